@@ -1,0 +1,92 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Frozen model configuration with the defaults of the released LF-Net (vcg-uvic/lf-net-release).
+
+Each field names the TF flag of `train_lfnet.py` it mirrors (see docs: lfnet-reference.md §1).
+"""
+
+from dataclasses import asdict, dataclass, field, fields
+import math
+from typing import Any, Dict, Tuple
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Hyper-parameters of the multi-scale detector and keypoint selection."""
+
+    num_channels: int = 16  # net_channel
+    num_blocks: int = 3  # net_block
+    conv_ksize: int = 5  # conv_ksize
+    leaky_slope: float = 0.2  # leaky ReLU alpha in mso_resnet_detector
+    num_scales: int = 5  # net_num_scales
+    min_scale: float = 1.0 / math.sqrt(2.0)  # net_min_scale
+    max_scale: float = math.sqrt(2.0)  # net_max_scale
+    logit_inst_norm_eps: float = 1e-3  # instance norm on per-scale logits
+    sm_ksize: int = 15  # sm_ksize: spatial window of the 3D soft NMS
+    com_strength: float = 3.0  # com_strength: soft NMS strength
+    scale_com_strength: float = 100.0  # score_com_strength = scale_com_strength
+    nms_ksize: int = 5  # nms_ksize: strict hard NMS window
+    nms_thresh: float = 0.0  # nms_thresh
+    border: int = 16  # pad_size / crop_radius: border mask in pixels
+    top_k: int = 512  # top_k (training value; inference usually 500-2000)
+    kp_loc_size: int = 9  # kp_loc_size: soft-argmax window
+    kp_com_strength: float = 1.0  # kp_com_strength
+    ori_ksize: int = 5  # ori_ksize
+
+    @property
+    def scales(self) -> Tuple[float, ...]:
+        """Scale factors, evenly spaced in log space from max_scale down to min_scale."""
+        if self.num_scales == 1:
+            return (1.0,)
+        lo, hi = math.log(self.min_scale), math.log(self.max_scale)
+        step = (hi - lo) / (self.num_scales - 1)
+        return tuple(math.exp(hi - i * step) for i in range(self.num_scales))
+
+
+@dataclass(frozen=True)
+class DescriptorConfig:
+    """Hyper-parameters of the patch descriptor network."""
+
+    patch_size: int = 32  # patch_size
+    conv_channels: Tuple[int, ...] = (64, 128, 256)  # simple_desc conv1..conv3
+    fc_dim: int = 512  # simple_desc fc1
+    descriptor_dim: int = 256  # out_dim
+
+
+@dataclass(frozen=True)
+class LFNetConfig:
+    """Whole-model configuration.
+
+    `input_inst_norm` normalises each image to zero mean and unit variance before the detector and
+    the patch sampler, as the release does at training time. The release's inference script skips
+    it by mistake (lfnet-reference.md §1.1); this port trains from scratch and uses one convention
+    at train and test time.
+    """
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    descriptor: DescriptorConfig = field(default_factory=DescriptorConfig)
+    input_inst_norm: bool = True  # input_inst_norm
+    input_inst_norm_eps: float = 1e-3
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Return a plain nested dict (for checkpoints and ONNX metadata)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> 'LFNetConfig':
+        """Build a config from `to_dict` output; unknown keys raise ValueError."""
+        data = dict(data)
+        det = _build(DetectorConfig, data.pop('detector', {}))
+        desc = dict(data.pop('descriptor', {}))
+        if 'conv_channels' in desc:
+            desc['conv_channels'] = tuple(desc['conv_channels'])
+        desc = _build(DescriptorConfig, desc)
+        return _build(cls, {**data, 'detector': det, 'descriptor': desc})
+
+
+def _build(cls: type, values: Dict[str, Any]) -> Any:
+    known = {f.name for f in fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f'unknown {cls.__name__} keys: {sorted(unknown)}')
+    return cls(**values)

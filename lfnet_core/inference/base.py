@@ -1,0 +1,156 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""One output contract for every backend: image in, keypoints and descriptors out.
+
+A backend implements the two network stages (`dense`, `describe`) on numpy arrays; the host
+steps around them (grey conversion, top-K selection, output formatting) live here once.
+"""
+
+from abc import ABC, abstractmethod
+import time
+from typing import Dict, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from lfnet_core.config import LFNetConfig
+
+Maps = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Described = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+OUTPUT_KEYS = ('keypoints', 'scales', 'orientations', 'scores', 'descriptors')
+
+
+def prepare_image(image: np.ndarray) -> np.ndarray:
+    """Convert an image to float32 grey in [0, 1].
+
+    Args:
+        image: (H, W), (H, W, 1) or (H, W, 3) RGB; uint8, uint16, or float in [0, 1].
+
+    Returns:
+        (H, W) float32, C-contiguous.
+
+    Raises:
+        ValueError: unsupported shape, dtype, non-finite or out-of-range values.
+
+    """
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f'image must be a numpy array, got {type(image).__name__}')
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 3:
+        if image.dtype == np.uint8:
+            image = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+        else:
+            image = image @ np.array([0.299, 0.587, 0.114], dtype=np.float64)
+    if image.ndim != 2:
+        raise ValueError(f'image must be (H, W), (H, W, 1) or (H, W, 3), got {image.shape}')
+    if image.dtype == np.uint8:
+        return np.ascontiguousarray(image, dtype=np.float32) / np.float32(255.0)
+    if image.dtype == np.uint16:
+        return np.ascontiguousarray(image, dtype=np.float32) / np.float32(65535.0)
+    if image.dtype.kind != 'f':
+        raise ValueError(f'unsupported image dtype {image.dtype}')
+    if image.size and not np.isfinite(image).all():
+        raise ValueError('image contains NaN or inf')
+    if image.size and (image.min() < -1e-3 or image.max() > 1.0 + 1e-3):
+        raise ValueError('float images must lie in [0, 1] (divide uint8 data by 255)')
+    return np.ascontiguousarray(np.clip(image, 0.0, 1.0), dtype=np.float32)
+
+
+def select_top_k(peaks: np.ndarray, top_k: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Pick the K strongest NMS peaks.
+
+    Args:
+        peaks: (H, W) peak map (0 where not a peak).
+        top_k: maximum number of keypoints.
+
+    Returns:
+        keypoints_int (N, 2) int64 (x, y) and scores (N,) float32, N <= top_k, sorted by
+        decreasing score (ties by raster order).
+
+    """
+    flat = peaks.ravel()
+    candidates = np.flatnonzero(flat > 0)
+    if candidates.size > top_k:
+        part = np.argpartition(-flat[candidates], top_k - 1)[:top_k]
+        candidates = candidates[part]
+    order = np.lexsort((candidates, -flat[candidates]))
+    candidates = candidates[order]
+    width = peaks.shape[1]
+    keypoints = np.stack([candidates % width, candidates // width], axis=1).astype(np.int64)
+    return keypoints, flat[candidates].astype(np.float32)
+
+
+def empty_result(descriptor_dim: int) -> Dict[str, np.ndarray]:
+    """Return the result for an image without keypoints."""
+    return {'keypoints': np.zeros((0, 2), np.float32), 'scales': np.zeros(0, np.float32),
+            'orientations': np.zeros(0, np.float32), 'scores': np.zeros(0, np.float32),
+            'descriptors': np.zeros((0, descriptor_dim), np.float32)}
+
+
+class Backend(ABC):
+    """An inference backend. Subclasses implement `dense` and `describe` on numpy arrays."""
+
+    name = 'abstract'
+
+    def __init__(self, config: LFNetConfig) -> None:
+        self.config = config
+        self.last_timings: Dict[str, float] = {}
+
+    @abstractmethod
+    def dense(self, image: np.ndarray) -> Maps:
+        """(1, 1, H, W) float32 in [0, 1] -> score, scale, orientation, peaks (see LFNet.dense)."""
+
+    @abstractmethod
+    def describe(self, image: np.ndarray, score: np.ndarray, scale: np.ndarray,
+                 orientation: np.ndarray, keypoints_int: np.ndarray) -> Described:
+        """Keypoint stage on (1, N, 2) int64 keypoints (see LFNet.describe)."""
+
+    def extract(self, image: np.ndarray, top_k: Optional[int] = None) -> Dict[str, np.ndarray]:
+        """Detect and describe keypoints in one image.
+
+        Args:
+            image: (H, W) grey or (H, W, 3) RGB, uint8/uint16 or float in [0, 1], any size.
+            top_k: maximum number of keypoints (default: the config's `top_k`).
+
+        Returns:
+            dict of float32 arrays, N <= top_k keypoints sorted by decreasing score:
+              - `keypoints` (N, 2): sub-pixel (x, y) in input pixels, pixel centres at integers;
+              - `scales` (N,): LF-Net scale s (the descriptor patch spans 32 * s pixels);
+              - `orientations` (N,): radians, atan2(sin, cos), from +x towards +y (y down);
+              - `scores` (N,): detector score in [0, 1];
+              - `descriptors` (N, 256): unit L2 norm.
+
+        """
+        top_k = self.config.detector.top_k if top_k is None else int(top_k)
+        if top_k < 1:
+            raise ValueError(f'top_k must be >= 1, got {top_k}')
+        timings = {}
+        start = time.perf_counter()
+        grey = prepare_image(image)
+        if min(grey.shape) < 2 * self.config.detector.border + 1:
+            self.last_timings = {'preprocess': time.perf_counter() - start}
+            return empty_result(self.config.descriptor.descriptor_dim)
+        batch = grey[None, None]
+        timings['preprocess'] = time.perf_counter() - start
+        start = time.perf_counter()
+        score, scale, orientation, peaks = self.dense(batch)
+        timings['dense'] = time.perf_counter() - start
+        start = time.perf_counter()
+        keypoints_int, scores = select_top_k(peaks[0, 0], top_k)
+        timings['select'] = time.perf_counter() - start
+        if keypoints_int.shape[0] == 0:
+            self.last_timings = timings
+            return empty_result(self.config.descriptor.descriptor_dim)
+        start = time.perf_counter()
+        keypoints, scales, cos_sin, descriptors = self.describe(
+            batch, score, scale, orientation, keypoints_int[None])
+        timings['describe'] = time.perf_counter() - start
+        self.last_timings = timings
+        return {
+            'keypoints': np.ascontiguousarray(keypoints[0], dtype=np.float32),
+            'scales': np.ascontiguousarray(scales[0], dtype=np.float32),
+            'orientations': np.arctan2(cos_sin[0, :, 1], cos_sin[0, :, 0]).astype(np.float32),
+            'scores': scores,
+            'descriptors': np.ascontiguousarray(descriptors[0], dtype=np.float32),
+        }

@@ -1,0 +1,53 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""LF-Net patch descriptor: 32x32 patch to a 256-d unit vector.
+
+Port of `models/simple_desc.py` of vcg-uvic/lf-net-release (lfnet-reference.md §1.9).
+"""
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from lfnet_core.config import DescriptorConfig
+
+
+class DescriptorNet(nn.Module):
+    """Three 3x3 stride-2 convs (BN, ReLU), FC 512 (BN, ReLU), FC 256, L2 normalisation.
+
+    The strided convolutions pad like TF's "SAME" (0 before, 1 after), as the release does.
+    About 2.6M parameters with the release's defaults.
+    """
+
+    def __init__(self, config: DescriptorConfig = DescriptorConfig()) -> None:
+        super().__init__()
+        self.config = config
+        layers = []
+        in_ch = 1
+        for out_ch in config.conv_channels:
+            layers += [nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(in_ch, out_ch, 3, stride=2),
+                       nn.BatchNorm2d(out_ch, eps=1e-5, momentum=0.1), nn.ReLU()]
+            in_ch = out_ch
+        self.convs = nn.Sequential(*layers)
+        side = config.patch_size // (2 ** len(config.conv_channels))
+        self.fc1 = nn.Linear(in_ch * side * side, config.fc_dim)
+        self.fc1_bn = nn.BatchNorm1d(config.fc_dim, eps=1e-5, momentum=0.1)
+        self.fc2 = nn.Linear(config.fc_dim, config.descriptor_dim)
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        """Describe patches.
+
+        Args:
+            patches: (N, 1, P, P) patches (P = patch_size).
+
+        Returns:
+            (N, D) unit-length descriptors.
+
+        """
+        x = self.convs(patches).flatten(1)
+        x = self.fc2(F.relu(self.fc1_bn(self.fc1(x))))
+        return x / torch.sqrt((x * x).sum(dim=1, keepdim=True) + 1e-12)

@@ -1,0 +1,115 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""LF-Net multi-scale detector: ResNet features, per-scale score maps, soft NMS, orientation.
+
+Port of `models/mso_resnet_detector.py` of vcg-uvic/lf-net-release (Ono, Trulls, Fua, Yi,
+"LF-Net: Learning Local Features from Images", NeurIPS 2018); see lfnet-reference.md §1.2-1.7.
+"""
+
+from typing import Tuple
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from lfnet_core.config import DetectorConfig
+from lfnet_core.ops.nms import border_mask, soft_merge_scales, soft_nms_3d
+from lfnet_core.ops.resize import resize_bilinear, scaled_size
+
+
+def instance_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
+    """Normalise each (batch, channel) map to zero mean, unit variance over H x W, no affine."""
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    var = (x - mean).pow(2).mean(dim=(2, 3), keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps)
+
+
+class PreActBlock(nn.Module):
+    """Pre-activation residual block: (BN, LeakyReLU, conv) twice plus an identity skip."""
+
+    def __init__(self, channels: int, ksize: int, slope: float) -> None:
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(channels, eps=1e-5, momentum=0.1)
+        self.conv1 = nn.Conv2d(channels, channels, ksize, padding=ksize // 2)
+        self.bn2 = nn.BatchNorm2d(channels, eps=1e-5, momentum=0.1)
+        self.conv2 = nn.Conv2d(channels, channels, ksize, padding=ksize // 2)
+        self.slope = slope
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv1(F.leaky_relu(self.bn1(x), self.slope))
+        y = self.conv2(F.leaky_relu(self.bn2(y), self.slope))
+        return x + y
+
+
+class DetectorNet(nn.Module):
+    """The detector: image in, score map, soft scale and orientation out (full resolution).
+
+    About 42k parameters with the release's defaults.
+    """
+
+    def __init__(self, config: DetectorConfig = DetectorConfig()) -> None:
+        super().__init__()
+        self.config = config
+        ch, k = config.num_channels, config.conv_ksize
+        self.init_conv = nn.Conv2d(1, ch, k, padding=k // 2)
+        self.blocks = nn.Sequential(
+            *[PreActBlock(ch, k, config.leaky_slope) for _ in range(config.num_blocks)])
+        self.fin_bn = nn.BatchNorm2d(ch, eps=1e-5, momentum=0.1)
+        self.score_convs = nn.ModuleList(
+            [nn.Conv2d(ch, 1, k, padding=k // 2) for _ in range(config.num_scales)])
+        self.ori_conv = nn.Conv2d(ch, 2, config.ori_ksize, padding=config.ori_ksize // 2)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Xavier-uniform convolutions with zero biases; orientation starts at angle 0."""
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+        nn.init.zeros_(self.ori_conv.weight)
+        with torch.no_grad():
+            self.ori_conv.bias.copy_(torch.tensor([1.0, 0.0]))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Compute the backbone feature maps (`feat_maps`), (B, C, H, W)."""
+        x = self.blocks(self.init_conv(x))
+        return F.leaky_relu(self.fin_bn(x), self.config.leaky_slope)
+
+    def scale_logits(self, feat: torch.Tensor) -> torch.Tensor:
+        """Per-scale logits (B, S, H, W): resize by 1/s, score conv, instance norm, back."""
+        height, width = feat.shape[-2], feat.shape[-1]
+        logits = []
+        for factor, conv in zip(self.config.scales, self.score_convs):
+            resized = feat
+            if factor != 1.0:
+                resized = resize_bilinear(feat, scaled_size(height, factor),
+                                          scaled_size(width, factor))
+            logit = instance_norm(conv(resized), self.config.logit_inst_norm_eps)
+            if factor != 1.0:
+                logit = resize_bilinear(logit, height, width)
+            logits.append(logit)
+        return torch.cat(logits, dim=1)
+
+    def orientation(self, feat: torch.Tensor) -> torch.Tensor:
+        """Per-pixel unit (cos, sin) as (B, 2, H, W)."""
+        ori = self.ori_conv(feat)
+        return ori / torch.sqrt((ori * ori).sum(dim=1, keepdim=True) + 1e-12)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Run the detector.
+
+        Args:
+            x: (B, 1, H, W) input image (normalised as the model's config says).
+
+        Returns:
+            score (B, 1, H, W) in [0, 1], zero within `border` px of the edges;
+            scale (B, 1, H, W) soft scale in [min_scale, max_scale];
+            orientation (B, 2, H, W) unit (cos, sin).
+
+        """
+        cfg = self.config
+        feat = self.features(x)
+        responses = soft_nms_3d(self.scale_logits(feat), cfg.sm_ksize, cfg.com_strength)
+        score, scale = soft_merge_scales(responses, cfg.scales, cfg.scale_com_strength)
+        score = score * border_mask(score, cfg.border)
+        return score, scale, self.orientation(feat)

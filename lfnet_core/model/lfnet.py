@@ -1,0 +1,160 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The LF-Net model: detector + descriptor, tensor-only `dense` and `describe` stages, `extract`.
+
+Credits: Y. Ono, E. Trulls, P. Fua, K. M. Yi, "LF-Net: Learning Local Features from Images",
+NeurIPS 2018; reference code vcg-uvic/lf-net-release. This is an independent PyTorch port.
+"""
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+from lfnet_core.config import LFNetConfig
+from lfnet_core.model.descriptor import DescriptorNet
+from lfnet_core.model.detector import DetectorNet, instance_norm
+from lfnet_core.ops.nms import strict_nms_mask
+from lfnet_core.ops.sampling import extract_patches, gather_at, soft_argmax_refine
+
+LOG = logging.getLogger(__name__)
+CHECKPOINT_FORMAT = 'lfnet_ros/checkpoint/1'
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / 'weights'
+DEFAULT_WEIGHTS = WEIGHTS_DIR / 'lfnet_default.pt'
+
+DenseMaps = Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+Described = Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+class LFNet(nn.Module):
+    """LF-Net: a multi-scale detector and a patch descriptor.
+
+    The two stages are tensor-only and export to ONNX:
+      - `dense(image)`: score, scale, orientation maps and the strict-NMS peak map;
+      - `describe(image, score, scale, orientation, keypoints_int)`: sub-pixel keypoints, their
+        scale, orientation and descriptors.
+    Keypoint selection (top-K of the peak map) runs between them on the host, so every backend
+    shares it. `extract(image)` runs the whole pipeline on one image.
+    """
+
+    def __init__(self, config: LFNetConfig = LFNetConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.detector = DetectorNet(config.detector)
+        self.descriptor = DescriptorNet(config.descriptor)
+
+    def normalize_input(self, image: torch.Tensor) -> torch.Tensor:
+        """Apply the model's input convention to a (B, 1, H, W) image in [0, 1]."""
+        if self.config.input_inst_norm:
+            return instance_norm(image, self.config.input_inst_norm_eps)
+        return image
+
+    def dense(self, image: torch.Tensor) -> DenseMaps:
+        """Dense stage.
+
+        Args:
+            image: (B, 1, H, W) grey image in [0, 1].
+
+        Returns:
+            score (B, 1, H, W) in [0, 1]; scale (B, 1, H, W); orientation (B, 2, H, W) unit
+            (cos, sin); peaks (B, 1, H, W): the score where strict 5x5 NMS keeps a pixel, else 0.
+
+        """
+        cfg = self.config.detector
+        score, scale, orientation = self.detector(self.normalize_input(image))
+        keep = strict_nms_mask(score, cfg.nms_ksize, cfg.nms_thresh)
+        peaks = score * keep.to(score.dtype)
+        return score, scale, orientation, peaks
+
+    def describe(self, image: torch.Tensor, score: torch.Tensor, scale: torch.Tensor,
+                 orientation: torch.Tensor, keypoints_int: torch.Tensor) -> Described:
+        """Keypoint stage: sub-pixel refinement, patch sampling and description.
+
+        Args:
+            image: (B, 1, H, W) grey image in [0, 1].
+            score, scale, orientation: maps from `dense`.
+            keypoints_int: (B, N, 2) int64 integer keypoints (x, y).
+
+        Returns:
+            keypoints (B, N, 2) sub-pixel (x, y); scales (B, N); orientations (B, N, 2) unit
+            (cos, sin); descriptors (B, N, D) unit length. Scale and orientation are read at the
+            integer location, as in the release.
+
+        """
+        cfg = self.config
+        scales = gather_at(scale, keypoints_int)[..., 0]
+        orientations = gather_at(orientation, keypoints_int)
+        keypoints = soft_argmax_refine(score, keypoints_int, scales, cfg.detector.kp_loc_size,
+                                       cfg.detector.kp_com_strength)
+        patches = extract_patches(self.normalize_input(image), keypoints, scales, orientations,
+                                  cfg.descriptor.patch_size)
+        batch, count, side = patches.shape[0], patches.shape[1], patches.shape[2]
+        descriptors = self.descriptor(patches.reshape(batch * count, 1, side, side))
+        return keypoints, scales, orientations, descriptors.reshape(batch, count, -1)
+
+    @torch.no_grad()
+    def extract(self, image: np.ndarray, top_k: Optional[int] = None) -> Dict[str, np.ndarray]:
+        """Detect and describe keypoints in one image; see `lfnet_core.inference.base.extract`."""
+        from lfnet_core.inference.torch_backend import TorchBackend
+        return TorchBackend(self).extract(image, top_k=top_k)
+
+    def checkpoint(self, **meta: Any) -> Dict[str, Any]:
+        """Return a checkpoint dict (config, state_dict, meta) loadable with weights_only=True."""
+        return {'format': CHECKPOINT_FORMAT, 'config': self.config.to_dict(),
+                'state_dict': self.state_dict(), 'meta': dict(meta)}
+
+    def save(self, path: Union[str, os.PathLike], **meta: Any) -> None:
+        """Write a checkpoint file (see `checkpoint`)."""
+        torch.save(self.checkpoint(**meta), str(path))
+
+    @classmethod
+    def from_pretrained(cls, path: Union[str, os.PathLike],
+                        device: Optional[Union[str, torch.device]] = None) -> 'LFNet':
+        """Load a checkpoint with `weights_only=True` and strict keys, in eval mode.
+
+        Raises:
+            FileNotFoundError: the file does not exist.
+            ValueError: the file is not a loadable LF-Net checkpoint (message names the file).
+
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f'LF-Net weights not found: {path}')
+        try:
+            data = torch.load(str(path), map_location='cpu', weights_only=True)
+        except Exception as exc:  # noqa: B902 - torch raises many types for corrupt files
+            raise ValueError(f'cannot read LF-Net weights {path}: {exc}') from exc
+        if isinstance(data, dict) and 'state_dict' in data:
+            config = LFNetConfig.from_dict(data.get('config', {}))
+            state_dict = data['state_dict']
+        elif isinstance(data, dict):
+            config, state_dict = LFNetConfig(), data
+        else:
+            raise ValueError(f'{path} does not hold an LF-Net checkpoint dict')
+        model = cls(config)
+        try:
+            model.load_state_dict(state_dict, strict=True)
+        except RuntimeError as exc:
+            raise ValueError(f'weights in {path} do not fit the LF-Net model: {exc}') from exc
+        return model.to(device or 'cpu').eval()
+
+
+def load_lfnet(weights: Optional[Union[str, os.PathLike]] = None,
+               device: Optional[Union[str, torch.device]] = None, seed: int = 0) -> LFNet:
+    """Load weights from a path, else the shipped default, else a seeded random model.
+
+    Random weights are for tests and plumbing only: they make no claim of accuracy, and a
+    warning says so.
+    """
+    if weights:
+        return LFNet.from_pretrained(weights, device)
+    if DEFAULT_WEIGHTS.is_file():
+        return LFNet.from_pretrained(DEFAULT_WEIGHTS, device)
+    LOG.warning('no LF-Net weights given and none shipped: using UNTRAINED random weights '
+                '(seed %d); results mean nothing', seed)
+    torch.manual_seed(seed)
+    return LFNet().to(device or 'cpu').eval()
