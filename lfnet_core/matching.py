@@ -67,8 +67,15 @@ def _distance_block(a: np.ndarray, b: np.ndarray, metric: str, sq_a: Optional[np
         block += sq_a[:, None]
         block += sq_b[None, :]
         return np.maximum(block, 0.0, out=block)
+    if a.shape[1] % 8 == 0:  # XOR 64 bits at a time
+        a = np.ascontiguousarray(a).view(np.uint64)
+        b = np.ascontiguousarray(b).view(np.uint64)
     xor = np.bitwise_xor(a[:, None, :], b[None, :, :])
-    return _POPCOUNT[xor].sum(axis=2, dtype=np.int32).astype(np.float32)
+    if hasattr(np, 'bitwise_count'):  # numpy >= 2.0
+        bits = np.bitwise_count(xor)
+    else:
+        bits = _POPCOUNT[xor.view(np.uint8)]
+    return bits.sum(axis=2, dtype=np.int32).astype(np.float32)
 
 
 def _second_smallest(block: np.ndarray, axis: int) -> np.ndarray:
@@ -164,7 +171,8 @@ def mutual_nearest_neighbours(descriptors0: np.ndarray, descriptors1: np.ndarray
     if max_distance is not None:
         keep &= dist <= max_distance
     if ratio is not None:
-        keep &= _passes_ratio(dist, row_second, ratio)
-        keep &= _passes_ratio(dist, col_second[row_arg], ratio)
+        best = np.sqrt(row_best) if metric == 'l2' else row_best  # same arithmetic as second
+        keep &= _passes_ratio(best, row_second, ratio)
+        keep &= _passes_ratio(best, col_second[row_arg], ratio)
     matches = np.stack([idx0[keep], row_arg[keep]], axis=1).astype(np.int64)
     return MatchResult(matches, dist[keep].astype(np.float32))

@@ -15,6 +15,7 @@ _IGNORE = shutil.ignore_patterns(
     '.pytest_cache', '.hypothesis', '*.onnx', '*.onnx.data')
 
 
+# Deliberately not marked slow: it takes ~2 s and guards what colcon/ament install.
 def test_wheel_contents(tmp_path):
     # Build from a copy so that build/ and *.egg-info never land in the working tree.
     src = tmp_path / 'src'

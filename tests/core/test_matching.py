@@ -46,8 +46,8 @@ def _check_against_reference(d0, d1, metric='l2', **kwargs):
     assert result.distances.dtype == np.float32 and result.distances.shape == (len(expected),)
     np.testing.assert_array_equal(result.matches,
                                   np.array([(i, j) for i, j, _ in expected]).reshape(-1, 2))
-    np.testing.assert_allclose(result.distances, [d for _, _, d in expected], rtol=1e-4,
-                               atol=1e-3)
+    np.testing.assert_allclose(result.distances, [d for _, _, d in expected], rtol=1e-5,
+                               atol=1e-6)
     return result
 
 
@@ -67,7 +67,10 @@ def test_l2_matches_brute_force(n, m):
     _check_against_reference(d0, d1, max_distance=0.5, ratio=0.9)
 
 
-def test_l2_duplicates_break_ties_to_lowest_index():
+@pytest.mark.parametrize('block_rows', [None, 3])
+def test_l2_duplicates_break_ties_to_lowest_index(block_rows, monkeypatch):
+    if block_rows:  # ties must also go to the lowest index across row chunks
+        monkeypatch.setattr(matching, '_BLOCK_ENTRIES', 35 * block_rows)
     # Small integers make float32 arithmetic exact, so ties really are ties.
     rng = np.random.default_rng(7)
     d0 = rng.integers(-2, 3, size=(40, 4)).astype(np.float32)
@@ -149,3 +152,16 @@ def test_empty_inputs(n, m, metric):
 def test_bad_input_raises_value_error(kwargs):
     with pytest.raises(ValueError):
         mutual_nearest_neighbours(**kwargs)
+
+
+@pytest.mark.parametrize('width', [5, 32])
+@pytest.mark.parametrize('numpy_popcount', [True, False])
+def test_hamming_popcount_paths(width, numpy_popcount, monkeypatch):
+    if not numpy_popcount and hasattr(np, 'bitwise_count'):
+        monkeypatch.delattr(np, 'bitwise_count')  # the 256-entry table path (numpy < 2)
+    rng = np.random.default_rng(width)
+    d0 = rng.integers(0, 256, size=(15, width), dtype=np.uint8)
+    noise = rng.integers(0, 256, size=(9, width), dtype=np.uint8)
+    d1 = np.concatenate([d0[:8] ^ np.uint8(0x01), noise])
+    result = _check_against_reference(d0, d1, metric='hamming')
+    assert len(result) >= 8

@@ -1,0 +1,136 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Inference backends behind one interface, chosen by name or `auto`.
+
+`auto` tries, in order: TensorRT, ONNX Runtime (CUDA provider when present, else CPU), PyTorch;
+it logs once which one runs and why the others were passed over.
+"""
+
+import logging
+import os
+from pathlib import Path
+from typing import List, Optional, Union
+
+from lfnet_core.inference.base import Backend, OUTPUT_KEYS, prepare_image, select_top_k
+
+LOG = logging.getLogger(__name__)
+BACKEND_NAMES = ('auto', 'tensorrt', 'onnxruntime', 'torch')
+PathLike = Union[str, os.PathLike]
+
+__all__ = ['Backend', 'BACKEND_NAMES', 'BackendUnavailableError', 'OUTPUT_KEYS',
+           'create_backend', 'default_cache_dir', 'prepare_image', 'select_top_k']
+
+
+class BackendUnavailableError(RuntimeError):
+    """The requested backend cannot run here; the message says what is missing."""
+
+
+def default_cache_dir() -> Path:
+    """Folder for exported ONNX models: $LFNET_CACHE_DIR, else $XDG_CACHE_HOME/lfnet_ros."""
+    if os.environ.get('LFNET_CACHE_DIR'):
+        return Path(os.environ['LFNET_CACHE_DIR'])
+    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    return Path(base) / 'lfnet_ros'
+
+
+def _create_torch(weights: Optional[PathLike], device: Optional[str]) -> Backend:
+    try:
+        from lfnet_core.inference.torch_backend import TorchBackend
+        from lfnet_core.model.lfnet import load_lfnet
+    except ImportError as exc:
+        raise BackendUnavailableError(f'PyTorch is not installed ({exc}); install '
+                                      'torch==2.13.0') from exc
+    return TorchBackend(load_lfnet(weights, device), device)
+
+
+def _onnx_model_for(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
+                    cache_dir: Optional[PathLike]):
+    from lfnet_core.export import OnnxModel
+    if onnx_dir:
+        model = OnnxModel.in_dir(onnx_dir)
+        if not model.exists():
+            raise BackendUnavailableError(f'no {model.dense.name} / {model.describe.name} in '
+                                          f'{onnx_dir}; run lfnet-export --out {onnx_dir}')
+        return model
+    try:
+        from lfnet_core.export import export_onnx, model_fingerprint
+        from lfnet_core.model.lfnet import load_lfnet
+    except ImportError as exc:
+        raise BackendUnavailableError(f'exporting ONNX needs torch, onnx and onnxscript ({exc}); '
+                                      'install them or pass an exported onnx_dir') from exc
+    network = load_lfnet(weights)
+    folder = Path(cache_dir or default_cache_dir()) / 'onnx' / model_fingerprint(network)[:16]
+    model = OnnxModel.in_dir(folder)
+    if not model.exists():
+        LOG.info('exporting LF-Net to ONNX in %s (once per weights file)', folder)
+        export_onnx(network, folder)
+    return model
+
+
+def _create_onnxruntime(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
+                        cache_dir: Optional[PathLike], threads: Optional[int],
+                        use_cuda: bool) -> Backend:
+    try:
+        import onnxruntime
+        from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
+    except ImportError as exc:
+        raise BackendUnavailableError(f'onnxruntime is not installed ({exc})') from exc
+    providers: List[str] = ['CPUExecutionProvider']
+    if use_cuda and 'CUDAExecutionProvider' in onnxruntime.get_available_providers():
+        providers.insert(0, 'CUDAExecutionProvider')
+    return OnnxRuntimeBackend(_onnx_model_for(weights, onnx_dir, cache_dir), providers, threads)
+
+
+def _create_tensorrt() -> Backend:
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError as exc:
+        raise BackendUnavailableError('TensorRT is not installed (it needs an NVIDIA GPU host '
+                                      'with the tensorrt wheels or JetPack)') from exc
+    raise BackendUnavailableError('the TensorRT backend is not part of this release yet; use '
+                                  'onnxruntime (CUDA provider) on GPU hosts')
+
+
+def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
+                   onnx_dir: Optional[PathLike] = None, device: Optional[str] = None,
+                   threads: Optional[int] = None,
+                   cache_dir: Optional[PathLike] = None) -> Backend:
+    """Create an inference backend.
+
+    Args:
+        name: 'auto', 'tensorrt', 'onnxruntime' or 'torch'.
+        weights: checkpoint path (default: the shipped weights).
+        onnx_dir: folder with `lfnet-export` output; without it, ONNX Runtime exports the
+            weights once into `cache_dir` (needs torch).
+        device: torch device for the torch backend ('cpu', 'cuda').
+        threads: intra-op threads for ONNX Runtime (default: its own choice).
+        cache_dir: where exported models are cached (default: `default_cache_dir()`).
+
+    Raises:
+        ValueError: unknown name.
+        BackendUnavailableError: a named backend cannot run here.
+
+    """
+    if name not in BACKEND_NAMES:
+        raise ValueError(f'unknown backend {name!r}; choose one of {BACKEND_NAMES}')
+    if name == 'torch':
+        return _create_torch(weights, device)
+    if name == 'onnxruntime':
+        return _create_onnxruntime(weights, onnx_dir, cache_dir, threads, use_cuda=True)
+    if name == 'tensorrt':
+        return _create_tensorrt()
+    reasons = []
+    factories = (('tensorrt', _create_tensorrt),
+                 ('onnxruntime', lambda: _create_onnxruntime(weights, onnx_dir, cache_dir,
+                                                             threads, use_cuda=True)),
+                 ('torch', lambda: _create_torch(weights, device)))
+    for backend_name, factory in factories:
+        try:
+            backend = factory()
+        except BackendUnavailableError as exc:
+            reasons.append(f'{backend_name}: {exc}')
+            continue
+        LOG.info('backend auto -> %s%s', backend_name,
+                 f' (passed over: {"; ".join(reasons)})' if reasons else '')
+        return backend
+    raise BackendUnavailableError('no backend can run: ' + '; '.join(reasons))

@@ -1,0 +1,54 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""ONNX Runtime backend (CPU, or CUDA with onnxruntime-gpu) for the exported LF-Net graphs."""
+
+import json
+from typing import Optional, Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from lfnet_core.config import LFNetConfig
+from lfnet_core.export import OnnxModel
+from lfnet_core.inference.base import Backend, Described, Maps
+
+
+def _session(path, providers: Sequence[str], threads: Optional[int]) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), options, providers=list(providers))
+    except Exception as exc:  # noqa: B902 - ORT raises its own exception types
+        raise ValueError(f'cannot load ONNX model {path}: {exc}') from exc
+
+
+class OnnxRuntimeBackend(Backend):
+    """Runs `lfnet_dense.onnx` and `lfnet_describe.onnx` with ONNX Runtime."""
+
+    name = 'onnxruntime'
+
+    def __init__(self, model: OnnxModel, providers: Sequence[str] = ('CPUExecutionProvider',),
+                 threads: Optional[int] = None) -> None:
+        for path in (model.dense, model.describe):
+            if not path.is_file():
+                raise FileNotFoundError(f'ONNX model not found: {path}')
+        self.dense_session = _session(model.dense, providers, threads)
+        self.describe_session = _session(model.describe, providers, threads)
+        meta = self.dense_session.get_modelmeta().custom_metadata_map
+        if 'lfnet_config' not in meta:
+            raise ValueError(f'{model.dense} has no lfnet_config metadata: not an lfnet-export '
+                             'model')
+        super().__init__(LFNetConfig.from_dict(json.loads(meta['lfnet_config'])))
+        self.fingerprint = meta.get('lfnet_fingerprint', '')
+        self.providers = self.dense_session.get_providers()
+
+    def dense(self, image: np.ndarray) -> Maps:
+        return tuple(self.dense_session.run(None, {'image': image}))
+
+    def describe(self, image: np.ndarray, score: np.ndarray, scale: np.ndarray,
+                 orientation: np.ndarray, keypoints_int: np.ndarray) -> Described:
+        feeds = {'image': image, 'score': score, 'scale': scale, 'orientation': orientation,
+                 'keypoints': keypoints_int.astype(np.int64)}
+        return tuple(self.describe_session.run(None, feeds))
