@@ -1,0 +1,273 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Frame-to-frame motion from RGB-D correspondences: depth back-projection and PnP RANSAC.
+
+The previous frame's keypoints are lifted to 3D with its depth map (`keypoint_points`); the
+current frame's matched keypoints are their 2D observations. `estimate_motion` solves the
+perspective-n-point problem robustly (OpenCV's `solvePnPRansac`: EPnP on minimal samples,
+SQPnP on the consensus set), optionally polishes the pose with Levenberg-Marquardt on the
+inliers, and reports the result with health checks (inlier count and ratio, reprojection RMSE).
+
+Conventions: `T_prev_to_cur` maps points in the previous camera's optical frame to the current
+camera's optical frame (x right, y down, z forward); pixel centres are at integer coordinates.
+"""
+
+from dataclasses import dataclass
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from lfnet_core.geometry import backproject, sample_depth
+
+__all__ = ['MotionEstimate', 'RansacConfig', 'check_intrinsics', 'estimate_motion',
+           'keypoint_points']
+
+# OpenCV's RANSAC kernel (EPnP) needs 5 points per sample; with exactly 4 it falls back to P3P.
+_MIN_PNP_POINTS = 4
+
+
+@dataclass(frozen=True)
+class RansacConfig:
+    """PnP RANSAC settings and the health gates an estimate must pass.
+
+    Attributes:
+        reprojection_px: inlier threshold on the reprojection error, in pixels (> 0).
+        iterations: maximum RANSAC iterations (>= 1).
+        confidence: RANSAC confidence in (0, 1); OpenCV stops early once it is reached.
+        min_inliers: fewest inliers accepted (>= 4).
+        min_inlier_ratio: smallest accepted inliers / usable correspondences, in [0, 1].
+        refine: polish the pose with Levenberg-Marquardt on the inliers (then re-select the
+            inliers with the polished pose).
+
+    """
+
+    reprojection_px: float = 3.0
+    iterations: int = 300
+    confidence: float = 0.999
+    min_inliers: int = 15
+    min_inlier_ratio: float = 0.2
+    refine: bool = True
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.reprojection_px) and self.reprojection_px > 0):
+            raise ValueError(f'reprojection_px: must be finite and > 0, got '
+                             f'{self.reprojection_px}')
+        if int(self.iterations) != self.iterations or self.iterations < 1:
+            raise ValueError(f'iterations: must be an integer >= 1, got {self.iterations}')
+        if not 0 < self.confidence < 1:
+            raise ValueError(f'confidence: must be in (0, 1), got {self.confidence}')
+        if int(self.min_inliers) != self.min_inliers or self.min_inliers < _MIN_PNP_POINTS:
+            raise ValueError(f'min_inliers: must be an integer >= {_MIN_PNP_POINTS}, got '
+                             f'{self.min_inliers}')
+        if not 0 <= self.min_inlier_ratio <= 1:
+            raise ValueError(f'min_inlier_ratio: must be in [0, 1], got {self.min_inlier_ratio}')
+
+
+@dataclass(frozen=True, eq=False)
+class MotionEstimate:
+    """Result of `estimate_motion`.
+
+    Attributes:
+        ok: whether a pose was found and passed the health gates.
+        T_prev_to_cur: (4, 4) float64 rigid transform from the previous camera's frame to the
+            current one; the identity when not ok.
+        inliers: (M,) bool over the correspondences given. When not ok it holds the rejected
+            hypothesis' inliers (all False when RANSAC found none), for diagnostics only.
+        num_inliers: inliers.sum().
+        reason: '' when ok, else why not, e.g. 'too few correspondences (7 < 15)'.
+        reprojection_rmse: RMS reprojection error over the inliers in pixels (NaN without
+            inliers).
+
+    """
+
+    ok: bool
+    T_prev_to_cur: np.ndarray
+    inliers: np.ndarray
+    num_inliers: int
+    reason: str
+    reprojection_rmse: float = float('nan')
+
+
+def check_intrinsics(K: np.ndarray, name: str = 'K') -> np.ndarray:
+    """Validate a pinhole intrinsic matrix.
+
+    Args:
+        K: (3, 3) intrinsics [[fx, s, cx], [0, fy, cy], [0, 0, 1]].
+        name: the argument's name for error messages.
+
+    Returns:
+        (3, 3) float64 copy of K.
+
+    Raises:
+        ValueError: not (3, 3), non-finite entries, or a focal length that is not > 0.
+
+    """
+    K = np.array(K, dtype=np.float64)
+    if K.shape != (3, 3):
+        raise ValueError(f'{name}: expected a (3, 3) intrinsic matrix, got shape {K.shape}')
+    if not np.all(np.isfinite(K)):
+        raise ValueError(f'{name}: intrinsic matrix must be finite, got {K.tolist()}')
+    if K[0, 0] <= 0 or K[1, 1] <= 0:
+        raise ValueError(f'{name}: focal lengths must be > 0, got fx={K[0, 0]}, fy={K[1, 1]}')
+    return K
+
+
+def keypoint_points(keypoints: np.ndarray, depth: Optional[np.ndarray], K: Optional[np.ndarray],
+                    depth_min: float, depth_max: float) -> np.ndarray:
+    """Back-project keypoints to 3D with a depth map registered to their image.
+
+    The depth is read by nearest neighbour at the rounded keypoint (pixel centres at integers,
+    round half up, as `geometry.sample_depth(mode='nearest')`). The depth map must have the
+    resolution of the image the keypoints are in; the caller checks that (the keypoints alone do
+    not carry the image size), keypoints outside the depth map give NaN.
+
+    Args:
+        keypoints: (N, 2) pixel coordinates (x, y).
+        depth: (H, W) depth in metres along the optical axis (0, negative, NaN and inf are
+            invalid), or None.
+        K: (3, 3) intrinsics of the image, or None.
+        depth_min: smallest valid depth in metres (>= 0).
+        depth_max: largest valid depth in metres (> depth_min; may be inf).
+
+    Returns:
+        (N, 3) float64 points (x, y, z) in the camera optical frame; rows are NaN where the
+        depth is unknown, invalid or outside [depth_min, depth_max], and all rows are NaN when
+        depth or K is None.
+
+    Raises:
+        ValueError: bad shapes, bad intrinsics or a bad depth range.
+
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    if keypoints.ndim != 2 or keypoints.shape[1] != 2:
+        raise ValueError(f'keypoints: expected shape (N, 2), got {keypoints.shape}')
+    if not (np.isfinite(depth_min) and depth_min >= 0 and depth_max > depth_min):
+        raise ValueError(f'depth_min, depth_max: need 0 <= depth_min < depth_max, got '
+                         f'{depth_min}, {depth_max}')
+    n = keypoints.shape[0]
+    if depth is None or K is None:
+        return np.full((n, 3), np.nan)
+    depth = np.asarray(depth)
+    if depth.ndim != 2 or depth.size == 0:
+        raise ValueError(f'depth: expected a non-empty (H, W) depth map, got {depth.shape}')
+    K = check_intrinsics(K)
+    if n == 0:
+        return np.zeros((0, 3))
+    z = sample_depth(depth, keypoints, mode='nearest')
+    with np.errstate(invalid='ignore'):
+        z[~((z >= depth_min) & (z <= depth_max))] = np.nan
+    return backproject(keypoints, z, K)
+
+
+def _failure(m: int, reason: str, inliers: Optional[np.ndarray] = None,
+             rmse: float = float('nan')) -> MotionEstimate:
+    inliers = np.zeros(m, dtype=bool) if inliers is None else inliers
+    return MotionEstimate(False, np.eye(4), inliers, int(inliers.sum()), reason, rmse)
+
+
+def _reprojection_errors(points: np.ndarray, uv: np.ndarray, rvec: np.ndarray, tvec: np.ndarray,
+                         K: np.ndarray) -> np.ndarray:
+    """Pixel errors (M,) of points under the pose; inf for points not in front of the camera."""
+    R, _ = cv2.Rodrigues(rvec)
+    cam = points @ R.T + tvec.reshape(1, 3)
+    z = cam[:, 2]
+    with np.errstate(divide='ignore', invalid='ignore'):
+        proj = cam @ K.T
+        uv_hat = proj[:, :2] / proj[:, 2:3]
+        err = np.linalg.norm(uv_hat - uv, axis=1)
+    err[~(z > 1e-9) | ~np.isfinite(err)] = np.inf
+    return err
+
+
+def estimate_motion(points_prev: np.ndarray, uv_cur: np.ndarray, K: np.ndarray,
+                    config: RansacConfig = RansacConfig(), rng_seed: int = 0) -> MotionEstimate:
+    """Estimate the camera motion from 3D points of the previous frame seen in the current one.
+
+    Rows whose 3D point or pixel is not finite are ignored (never given to OpenCV) and are never
+    inliers. The remaining ("usable") correspondences go to `cv2.solvePnPRansac` (EPnP minimal
+    samples, SQPnP on the consensus set); with `config.refine` the pose is polished by
+    `cv2.solvePnPRefineLM` on the inliers and the inliers are re-selected with it (errors
+    <= reprojection_px, points in front of the camera). The estimate is ok when at least
+    `min_inliers` inliers remain and they are at least `min_inlier_ratio` of the usable rows.
+    OpenCV's RNG is seeded with `rng_seed`, so equal inputs give equal outputs.
+
+    Args:
+        points_prev: (M, 3) points in the previous camera's optical frame (metres), NaN rows
+            allowed.
+        uv_cur: (M, 2) pixels (x, y) of the same points in the current image.
+        K: (3, 3) intrinsics of the current image.
+        config: RANSAC settings and health gates.
+        rng_seed: seed for OpenCV's RANSAC sampling.
+
+    Returns:
+        The MotionEstimate (T_prev_to_cur (4, 4), inliers (M,), health fields).
+
+    Raises:
+        ValueError: bad shapes or intrinsics.
+
+    """
+    points_prev = np.asarray(points_prev, dtype=np.float64)
+    uv_cur = np.asarray(uv_cur, dtype=np.float64)
+    if points_prev.ndim != 2 or points_prev.shape[1] != 3:
+        raise ValueError(f'points_prev: expected shape (M, 3), got {points_prev.shape}')
+    if uv_cur.ndim != 2 or uv_cur.shape[1] != 2:
+        raise ValueError(f'uv_cur: expected shape (M, 2), got {uv_cur.shape}')
+    if points_prev.shape[0] != uv_cur.shape[0]:
+        raise ValueError(f'points_prev, uv_cur: row counts differ, {points_prev.shape[0]} != '
+                         f'{uv_cur.shape[0]}')
+    K = check_intrinsics(K)
+    m = points_prev.shape[0]
+    usable = np.isfinite(points_prev).all(axis=1) & np.isfinite(uv_cur).all(axis=1)
+    idx = np.flatnonzero(usable)
+    n = idx.size
+    if n < config.min_inliers:
+        return _failure(m, f'too few correspondences ({n} < {config.min_inliers})')
+    obj = np.ascontiguousarray(points_prev[idx])
+    img = np.ascontiguousarray(uv_cur[idx])
+
+    cv2.setRNGSeed(int(rng_seed))
+    try:
+        found, rvec, tvec, ransac_inliers = cv2.solvePnPRansac(
+            obj.reshape(-1, 1, 3), img.reshape(-1, 1, 2), K, None,
+            iterationsCount=int(config.iterations),
+            reprojectionError=float(config.reprojection_px), confidence=float(config.confidence),
+            flags=cv2.SOLVEPNP_SQPNP)
+    except cv2.error as exc:  # degenerate configurations (e.g. all points identical)
+        return _failure(m, f'PnP RANSAC failed ({str(exc).strip().splitlines()[-1]})')
+    if not found or ransac_inliers is None or len(ransac_inliers) == 0:
+        return _failure(m, 'PnP RANSAC found no pose')
+    rvec = np.asarray(rvec, dtype=np.float64).reshape(3, 1)
+    tvec = np.asarray(tvec, dtype=np.float64).reshape(3, 1)
+
+    err = _reprojection_errors(obj, img, rvec, tvec, K)
+    inl = err <= config.reprojection_px
+    if config.refine and inl.sum() >= _MIN_PNP_POINTS:
+        for _ in range(2):  # polish, re-select; a second pass settles the set
+            rvec, tvec = cv2.solvePnPRefineLM(obj[inl].reshape(-1, 1, 3),
+                                              img[inl].reshape(-1, 1, 2), K, None,
+                                              rvec.copy(), tvec.copy())
+            err = _reprojection_errors(obj, img, rvec, tvec, K)
+            new_inl = err <= config.reprojection_px
+            if np.array_equal(new_inl, inl) or new_inl.sum() < _MIN_PNP_POINTS:
+                inl = new_inl
+                break
+            inl = new_inl
+
+    inliers = np.zeros(m, dtype=bool)
+    inliers[idx[inl]] = True
+    num = int(inl.sum())
+    rmse = float(np.sqrt(np.mean(err[inl] ** 2))) if num else float('nan')
+    R, _ = cv2.Rodrigues(rvec)
+    T = np.eye(4)
+    T[:3, :3] = R
+    T[:3, 3] = tvec.ravel()
+    if not np.all(np.isfinite(T)):
+        return _failure(m, 'PnP returned a non-finite pose')
+    if num < config.min_inliers:
+        return _failure(m, f'too few inliers ({num} < {config.min_inliers})', inliers, rmse)
+    ratio = num / n
+    if ratio < config.min_inlier_ratio:
+        return _failure(m, f'inlier ratio too low ({ratio:.2f} < {config.min_inlier_ratio:.2f}, '
+                        f'{num} of {n})', inliers, rmse)
+    return MotionEstimate(True, T, inliers, num, '', rmse)

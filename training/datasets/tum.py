@@ -1,0 +1,312 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""TUM RGB-D sequences: frame reader (for evaluation too) and overlapping training pairs.
+
+``python -m training.datasets.tum ROOT OUT.png`` draws one pair with correspondences.
+"""
+
+import argparse
+from dataclasses import dataclass
+import math
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+from torch.utils.data import Dataset
+
+from lfnet_core.geometry import sample_depth, warp_pixels_rgbd
+from lfnet_core.transforms import make_pose, pose_from_tum, quaternion_to_rotation, \
+    relative_pose, rotation_to_quaternion
+from training.datasets.record import (build_rgbd_record, pixel_grid, raw_size, RgbdView,
+                                      sample_augmentation, to_grey)
+
+TUM_FR3_INTRINSICS = (535.4, 539.2, 320.1, 247.6)  # fx, fy, cx, cy at 640x480
+DEFAULT_DEPTH_FACTOR = 5000.0
+
+
+@dataclass(frozen=True, eq=False)
+class TumFrame:
+    """One associated frame: rgb (H, W, 3) uint8, depth (H, W) float32 metres (0 invalid),
+    K (3, 3) float64, T_world_cam (4, 4) float64 camera-to-world, timestamp (rgb's, seconds)."""
+
+    rgb: np.ndarray
+    depth: np.ndarray
+    K: np.ndarray
+    T_world_cam: np.ndarray
+    timestamp: float
+
+
+def _read_list(path: Path) -> Tuple[np.ndarray, List[List[str]]]:
+    stamps, rest = [], []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if not parts or parts[0].startswith('#'):
+            continue
+        stamps.append(float(parts[0]))
+        rest.append(parts[1:])
+    return np.asarray(stamps, np.float64), rest
+
+
+def _read_camera_files(root: Path) -> Tuple[Optional[Tuple[float, ...]], Optional[float]]:
+    """(fx, fy, cx, cy) and depth factor from intrinsics.txt or camera.yaml (write_tum)."""
+    txt, yaml = root / 'intrinsics.txt', root / 'camera.yaml'
+    if txt.is_file():
+        for line in txt.read_text().splitlines():
+            if line.strip() and not line.lstrip().startswith('#'):
+                values = [float(v) for v in line.split()]
+                return tuple(values[:4]), (values[6] if len(values) > 6 else None)
+    if yaml.is_file():
+        entries = {}
+        for line in yaml.read_text().splitlines():
+            key, sep, value = line.split('#')[0].partition(':')
+            if sep and value.strip():
+                entries[key.strip()] = float(value)
+        if all(k in entries for k in ('fx', 'fy', 'cx', 'cy')):
+            return (tuple(entries[k] for k in ('fx', 'fy', 'cx', 'cy')),
+                    entries.get('depth_factor'))
+    return None, None
+
+
+def _nearest(stamps: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Index into sorted `stamps` of the nearest stamp to each query."""
+    hi = np.clip(np.searchsorted(stamps, query), 1, len(stamps) - 1)
+    lo = hi - 1
+    return np.where(np.abs(stamps[lo] - query) <= np.abs(stamps[hi] - query), lo, hi)
+
+
+def _interpolate_pose(stamps: np.ndarray, poses: np.ndarray, t: float, max_dt: float,
+                      max_span: float) -> Optional[np.ndarray]:
+    """Pose at t: linear/slerp between the bracketing samples when they are at most max_span
+    apart, else the nearest sample within max_dt, else None."""
+    k = int(_nearest(stamps, np.array([t]))[0]) if len(stamps) > 1 else 0
+    if abs(stamps[k] - t) > max_dt:
+        return None
+    if abs(stamps[k] - t) < 1e-9:
+        return poses[k]
+    j = k + 1 if stamps[k] < t else k - 1
+    if not 0 <= j < len(stamps) or abs(stamps[j] - stamps[k]) > max_span:
+        return poses[k]
+    a, b = (k, j) if stamps[k] < stamps[j] else (j, k)
+    w = (t - stamps[a]) / (stamps[b] - stamps[a])
+    qa, qb = rotation_to_quaternion(poses[a][:3, :3]), rotation_to_quaternion(poses[b][:3, :3])
+    qb = qb if np.dot(qa, qb) >= 0 else -qb
+    omega = math.acos(min(1.0, float(np.dot(qa, qb))))
+    if omega < 1e-9:
+        q = qa
+    else:
+        q = (math.sin((1 - w) * omega) * qa + math.sin(w * omega) * qb) / math.sin(omega)
+    t_vec = (1 - w) * poses[a][:3, 3] + w * poses[b][:3, 3]
+    return make_pose(quaternion_to_rotation(q), t_vec)
+
+
+class TumSequence:
+    """A TUM RGB-D sequence folder: rgb.txt, depth.txt, groundtruth.txt and the files.
+
+    Association: each rgb frame takes the nearest depth frame within `max_dt` (0.02 s) and the
+    ground-truth pose interpolated (translation linear, rotation slerp) between the bracketing
+    samples when the nearest is within `max_dt` and the two are at most `max_pose_span` (0.1 s)
+    apart, else the nearest pose within `max_dt`; frames without depth or pose are dropped.
+    Intrinsics: `intrinsics` if given, else intrinsics.txt / camera.yaml (as written by
+    `lfnet_core.scenes.write_tum`), else TUM fr3's; the depth factor likewise (default 5000).
+
+    Iterating gives `TumFrame`s (rgb, depth, K, T_world_cam, timestamp).
+    """
+
+    def __init__(self, root: Union[str, Path], depth_factor: Optional[float] = None,
+                 intrinsics: Optional[Sequence[float]] = None, max_dt: float = 0.02,
+                 max_pose_span: float = 0.1) -> None:
+        self.root = Path(root)
+        for name in ('rgb.txt', 'depth.txt', 'groundtruth.txt'):
+            if not (self.root / name).is_file():
+                raise FileNotFoundError(f'{self.root / name} not found (not a TUM sequence?)')
+        file_k, file_factor = _read_camera_files(self.root)
+        fx, fy, cx, cy = intrinsics or file_k or TUM_FR3_INTRINSICS
+        self.K = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+        self.depth_factor = float(depth_factor or file_factor or DEFAULT_DEPTH_FACTOR)
+        rgb_t, rgb_files = _read_list(self.root / 'rgb.txt')
+        depth_t, depth_files = _read_list(self.root / 'depth.txt')
+        gt_t, gt_values = _read_list(self.root / 'groundtruth.txt')
+        d_order, g_order = np.argsort(depth_t), np.argsort(gt_t)
+        depth_t, gt_t = depth_t[d_order], gt_t[g_order]
+        depth_files = [depth_files[k] for k in d_order]
+        poses = np.array([pose_from_tum(np.asarray(gt_values[k][:7], np.float64))
+                          for k in g_order])
+        self.rgb_paths, self.depth_paths, poses_out, stamps = [], [], [], []
+        nearest_depth = _nearest(depth_t, rgb_t) if len(depth_t) > 1 else np.zeros(len(rgb_t), int)
+        for t, files, kd in zip(rgb_t, rgb_files, nearest_depth):
+            if len(depth_t) == 0 or len(gt_t) == 0 or abs(depth_t[kd] - t) > max_dt:
+                continue
+            pose = _interpolate_pose(gt_t, poses, t, max_dt, max_pose_span)
+            if pose is None:
+                continue
+            self.rgb_paths.append(self.root / files[0])
+            self.depth_paths.append(self.root / depth_files[kd][0])
+            poses_out.append(pose)
+            stamps.append(t)
+        self.T_world_cam = np.array(poses_out).reshape(-1, 4, 4)
+        self.timestamps = np.asarray(stamps, np.float64)
+
+    def __len__(self) -> int:
+        return len(self.rgb_paths)
+
+    def load_depth(self, index: int) -> np.ndarray:
+        """(H, W) float32 depth of frame `index` in metres (0 invalid)."""
+        raw = cv2.imread(str(self.depth_paths[index]), cv2.IMREAD_UNCHANGED)
+        if raw is None:
+            raise OSError(f'could not read {self.depth_paths[index]}')
+        return (raw.astype(np.float32) / np.float32(self.depth_factor))
+
+    def load_rgb(self, index: int) -> np.ndarray:
+        """(H, W, 3) uint8 RGB of frame `index`."""
+        bgr = cv2.imread(str(self.rgb_paths[index]), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise OSError(f'could not read {self.rgb_paths[index]}')
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def __getitem__(self, index: int) -> TumFrame:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f'frame {index} out of range for {len(self)} frames')
+        index %= len(self)
+        return TumFrame(self.load_rgb(index), self.load_depth(index), self.K.copy(),
+                        self.T_world_cam[index].copy(), float(self.timestamps[index]))
+
+    def __iter__(self) -> Iterator[TumFrame]:
+        return (self[k] for k in range(len(self)))
+
+
+def square_view(image: np.ndarray, depth: np.ndarray, K: np.ndarray, T_world_cam: np.ndarray,
+                side: int) -> RgbdView:
+    """Resize a frame so its short side is `side`, with square pixels, and centre-crop a square.
+
+    The two axes are scaled so that fx' = fy' (TUM fr3's 535.4 / 539.2 becomes a 0.7% aspect
+    change), which makes the rotation augmentation an exact camera roll. Grey is low-pass
+    filtered before shrinking and resampled bilinearly; depth is resampled nearest.
+    """
+    h, w = depth.shape
+    base = side / min(h, w)
+    fmin = min(K[0, 0], K[1, 1])
+    sx, sy = base * K[1, 1] / fmin, base * K[0, 0] / fmin
+    M = np.array([[sx, 0.0, (side - 1) / 2 - sx * (w - 1) / 2],
+                  [0.0, sy, (side - 1) / 2 - sy * (h - 1) / 2], [0.0, 0.0, 1.0]])
+    grey = to_grey(image)
+    shrink = min(sx, sy)
+    if shrink < 1:
+        grey = cv2.GaussianBlur(grey, (0, 0), 0.5 * math.sqrt(1 / shrink ** 2 - 1))
+    grey = cv2.warpAffine(grey, M[:2], (side, side), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+    uv = pixel_grid(side, side)
+    src = (uv - M[:2, 2]) / np.array([sx, sy])
+    d = np.nan_to_num(sample_depth(depth, src, 'nearest'), nan=0.0).reshape(side, side)
+    K_out = M @ np.asarray(K, np.float64)
+    return RgbdView(grey, d.astype(np.float32), K_out, np.asarray(T_world_cam, np.float64))
+
+
+def pair_overlap(depth0: np.ndarray, K0: np.ndarray, depth1: np.ndarray, K1: np.ndarray,
+                 T_0to1: np.ndarray, stride: int = 8, depth_thresh: float = 0.05,
+                 depth_rel_thresh: float = 0.03) -> float:
+    """Fraction of a stride-subsampled grid of image 0 that is visible in image 1."""
+    d0, d1 = depth0[::stride, ::stride], depth1[::stride, ::stride]
+    sub = np.diag([1.0 / stride, 1.0 / stride, 1.0])
+    warp = warp_pixels_rgbd(pixel_grid(*d0.shape), d0, sub @ K0, T_0to1, sub @ K1, d1.shape, d1,
+                            depth_thresh=depth_thresh, depth_rel_thresh=depth_rel_thresh)
+    return float(warp.visible.mean())
+
+
+class TumPairs(Dataset):
+    """Training pairs from a TUM sequence, chosen by frame gap and overlap.
+
+    Pairs (i, i + g) for g in `gap_range` (inclusive) whose overlap both ways (`pair_overlap`
+    on the full frames, stride 8) is at least `min_overlap`, computed once here. Item k is a
+    function of (seed, k): the order is swapped with p = 0.5 (`flip`) and image 1 gets the
+    release's augmentation when `augment`. Frames become ceil(S * sqrt(2)) squares by
+    `square_view`, then `build_rgbd_record` (record.py lists the keys).
+
+    Args:
+        root: sequence folder (or a `TumSequence`).
+        size: crop size S.
+        gap_range: inclusive (min, max) frame gap.
+        min_overlap: minimum visible fraction in both directions.
+        augment: rotation / scale augmentation of image 1.
+        max_degree: rotation bound in degrees.
+        max_scale: scale bound.
+        seed: dataset seed.
+        flip: swap the pair order at random.
+        depth_thresh: occlusion threshold in metres.
+        depth_rel_thresh: relative occlusion threshold (sensor noise grows with depth).
+        **sequence_kwargs: passed to `TumSequence` (depth_factor, intrinsics, max_dt, ...).
+
+    """
+
+    def __init__(self, root: Union[str, Path, TumSequence], size: int = 256,
+                 gap_range: Tuple[int, int] = (1, 3), min_overlap: float = 0.3,
+                 augment: bool = True, max_degree: float = 180.0,
+                 max_scale: float = math.sqrt(2.0), seed: int = 0, flip: bool = True,
+                 depth_thresh: float = 0.05, depth_rel_thresh: float = 0.03,
+                 **sequence_kwargs) -> None:
+        self.sequence = root if isinstance(root, TumSequence) else TumSequence(root,
+                                                                                **sequence_kwargs)
+        self.size, self.seed, self.flip, self.augment = int(size), int(seed), flip, augment
+        self.max_degree, self.max_scale = float(max_degree), float(max_scale)
+        self.thresholds = dict(depth_thresh=depth_thresh, depth_rel_thresh=depth_rel_thresh)
+        seq = self.sequence
+        depths = [seq.load_depth(k) for k in range(len(seq))]
+        self.pairs: List[Tuple[int, int, float]] = []
+        for i in range(len(seq)):
+            for j in range(i + gap_range[0], min(i + gap_range[1], len(seq) - 1) + 1):
+                if j == i:
+                    continue
+                T = relative_pose(seq.T_world_cam[i], seq.T_world_cam[j])
+                ov = min(pair_overlap(depths[i], seq.K, depths[j], seq.K, T, **self.thresholds),
+                         pair_overlap(depths[j], seq.K, depths[i], seq.K, np.linalg.inv(T),
+                                      **self.thresholds))
+                if ov >= min_overlap:
+                    self.pairs.append((i, j, ov))
+        if not self.pairs:
+            raise ValueError(f'{seq.root}: no pair with gap in {gap_range} and overlap >= '
+                             f'{min_overlap}')
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def view(self, frame: int) -> RgbdView:
+        """Frame `frame` as a ceil(S * sqrt(2)) square view."""
+        f = self.sequence[frame]
+        return square_view(f.rgb, f.depth, f.K, f.T_world_cam, raw_size(self.size))
+
+    def __getitem__(self, index: int) -> Dict[str, object]:
+        if not 0 <= index < len(self):
+            raise IndexError(f'pair {index} out of range for {len(self)} pairs')
+        rng = np.random.default_rng([self.seed, int(index)])
+        i, j, _ = self.pairs[index]
+        if self.flip and rng.random() < 0.5:
+            i, j = j, i
+        angle, scale = (sample_augmentation(rng, self.max_degree, self.max_scale)
+                        if self.augment else (0.0, 1.0))
+        name = f'tum:{self.sequence.root.name}:{i}-{j}'
+        return build_rgbd_record(self.view(i), self.view(j), self.size, angle, scale, name,
+                                 **self.thresholds)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """CLI: draw one TUM pair with correspondences to a PNG."""
+    from training.datasets.visualize import save_pair_png
+    parser = argparse.ArgumentParser(prog='python -m training.datasets.tum',
+                                     description=__doc__.split('\n')[0])
+    parser.add_argument('root', help='TUM sequence folder')
+    parser.add_argument('out', help='output PNG')
+    parser.add_argument('--index', type=int, default=0, help='pair index')
+    parser.add_argument('--size', type=int, default=256, help='crop size')
+    parser.add_argument('--no-augment', action='store_true', help='no rotation / scale')
+    parser.add_argument('--matches', type=int, default=50, help='correspondences to draw')
+    args = parser.parse_args(argv)
+    data = TumPairs(args.root, args.size, augment=not args.no_augment)
+    record = data[args.index % len(data)]
+    save_pair_png(record, args.out, args.matches)
+    print(f"{record['name']} ({len(data)} pairs): visible "
+          f"{float(record['vis_0to1'].float().mean()):.2f}, wrote {args.out}")
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

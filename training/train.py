@@ -1,0 +1,245 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Train LF-Net the paper's way (`lfnet-train`, `python -m training.train`, or under torchrun).
+
+    lfnet-train training/configs/cpu.yaml [key=value ...] [--resume CKPT]
+
+Two Adam optimisers step together: the detector on L_im + 0.01 L_pair + 0.1 L_ori + 0.1 L_scale,
+the descriptor on the triplet loss (lfnet-reference.md §2.5). Under torchrun each process takes
+its own batches and gradients are averaged with all_reduce before each step; this is
+DistributedDataParallel's semantics, done by hand because the two losses need separate gradients
+through shared activations, which DDP's single-backward hooks cannot give.
+"""
+
+import argparse
+import csv
+from dataclasses import fields
+import os
+from pathlib import Path
+import sys
+import time
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset, Sampler
+from tqdm import tqdm
+
+from lfnet_core.config import LFNetConfig
+from lfnet_core.model.lfnet import LFNet
+from training.data import build_dataset
+from training.losses import compute_losses, LossConfig
+from training.plots import plot_curves
+from training.validation import matching_score
+
+CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
+
+
+class StepBatchSampler(Sampler):
+    """Batches drawn from a seeded RNG per (seed, step, rank): resumable at any step."""
+
+    def __init__(self, size: int, batch_size: int, seed: int, start: int, stop: int,
+                 rank: int = 0) -> None:
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.start, self.stop, self.rank = start, stop, rank
+
+    def __iter__(self) -> Iterator[List[int]]:
+        for step in range(self.start, self.stop):
+            rng = np.random.default_rng((self.seed, step, self.rank))
+            yield rng.choice(self.size, self.batch_size, replace=False).tolist()
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+def load_config(path: str, overrides: Sequence[str] = ()) -> DictConfig:
+    """Load a YAML config, merge dotted overrides (`train.lr=1e-4`), resolve it."""
+    cfg = OmegaConf.load(path)
+    if overrides:
+        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+    OmegaConf.resolve(cfg)
+    known = {f.name for f in fields(LossConfig)}
+    unknown = set(cfg.get('loss', {})) - known
+    if unknown:
+        raise ValueError(f'unknown loss keys in {path}: {sorted(unknown)}')
+    return cfg
+
+
+def _init_distributed() -> Dict[str, int]:
+    world = int(os.environ.get('WORLD_SIZE', '1'))
+    if world > 1 and not dist.is_initialized():
+        backend = 'nccl' if torch.cuda.is_available() else 'gloo'
+        dist.init_process_group(backend)
+    return {'world': world, 'rank': int(os.environ.get('RANK', '0')),
+            'local_rank': int(os.environ.get('LOCAL_RANK', '0'))}
+
+
+def _device(name: str, local_rank: int) -> torch.device:
+    if name == 'auto':
+        name = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if name == 'cuda':
+        return torch.device('cuda', local_rank)
+    return torch.device(name)
+
+
+def _average_gradients(grads: Sequence[torch.Tensor], world: int) -> None:
+    if world > 1:
+        for grad in grads:
+            dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+            grad /= world
+
+
+def _step(optimizer: torch.optim.Optimizer, params: List[torch.nn.Parameter],
+          grads: Sequence[Optional[torch.Tensor]], world: int) -> None:
+    filled = [g if g is not None else torch.zeros_like(p) for p, g in zip(params, grads)]
+    _average_gradients(filled, world)
+    for param, grad in zip(params, filled):
+        param.grad = grad
+    optimizer.step()
+
+
+def _to_device(batch: Dict[str, Any], device: torch.device) -> Dict[str, Any]:
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v
+            for k, v in batch.items()}
+
+
+def save_checkpoint(path: Path, model: LFNet, optimizers: Dict[str, torch.optim.Optimizer],
+                    step: int, cfg: DictConfig, metrics: Dict[str, float]) -> None:
+    """Write model + optimiser state + step; the resolved config goes beside it as YAML."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = model.checkpoint(step=step, metrics=dict(metrics),
+                            config_yaml=OmegaConf.to_yaml(cfg))
+    data['optimizers'] = {name: opt.state_dict() for name, opt in optimizers.items()}
+    data['step'] = step
+    tmp = path.with_suffix('.tmp')
+    torch.save(data, str(tmp))
+    os.replace(tmp, path)
+    OmegaConf.save(cfg, str(path.with_suffix('.yaml')))
+
+
+def _make_loader(dataset: Dataset, cfg: DictConfig, start: int, rank: int) -> DataLoader:
+    sampler = StepBatchSampler(len(dataset), cfg.train.batch_size, cfg.seed, start,
+                               cfg.train.iterations, rank)
+    workers = int(cfg.data.get('num_workers', 0))
+    return DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
+                      persistent_workers=workers > 0, prefetch_factor=2 if workers else None)
+
+
+def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
+    """Run training; returns the output folder (checkpoints, metrics.csv, curves, TensorBoard)."""
+    env = _init_distributed()
+    device = _device(cfg.train.get('device', 'auto'), env['local_rank'])
+    if cfg.train.get('threads'):
+        torch.set_num_threads(int(cfg.train.threads))
+    torch.manual_seed(cfg.seed + env['rank'])
+    out_dir = Path(cfg.train.out_dir)
+    model = LFNet(LFNetConfig()).to(device)
+    loss_cfg = LossConfig(**cfg.get('loss', {}))
+    det_params = list(model.detector.parameters())
+    desc_params = list(model.descriptor.parameters())
+    optimizers = {'detector': torch.optim.Adam(det_params, lr=cfg.train.lr),
+                  'descriptor': torch.optim.Adam(desc_params, lr=cfg.train.lr)}
+    start = 0
+    if resume:
+        start = _resume(resume, model, optimizers, device)
+    train_set = build_dataset(cfg.data.train)
+    val_records = [build_dataset(cfg.data.val)[i] for i in range(int(cfg.data.val.num_pairs))]
+    loader = _make_loader(train_set, cfg, start, env['rank'])
+    is_main = env['rank'] == 0
+    writer = _writer(out_dir) if is_main else None
+    generator = torch.Generator(device='cpu').manual_seed(cfg.seed * 1000 + env['rank'])
+    metrics: Dict[str, float] = {}
+    bar = tqdm(loader, total=len(loader), initial=0, disable=not is_main,
+               desc=f'train {start}->{cfg.train.iterations}', dynamic_ncols=True)
+    model.train()
+    started = time.time()
+    for offset, batch in enumerate(bar):
+        step = start + offset + 1
+        # The release gives both optimisers one global_step, so its counter (and the mining
+        # schedule driven by it) advances by 2 per iteration (§2.5): keep that.
+        losses = compute_losses(model, _to_device(batch, device), 2 * step, loss_cfg,
+                                generator)
+        if not torch.isfinite(losses['detector'] + losses['descriptor']):
+            raise FloatingPointError(f'non-finite loss at step {step}: '
+                                     f'{ {k: float(v) for k, v in losses.items()} }')
+        det_grads = torch.autograd.grad(losses['detector'], det_params, retain_graph=True,
+                                        allow_unused=True)
+        desc_grads = torch.autograd.grad(losses['descriptor'], desc_params, allow_unused=True)
+        _step(optimizers['detector'], det_params, det_grads, env['world'])
+        _step(optimizers['descriptor'], desc_params, desc_grads, env['world'])
+        metrics = {k: float(v) for k, v in losses.items()}
+        bar.set_postfix(det=f"{metrics['detector']:.4f}", desc=f"{metrics['descriptor']:.3f}",
+                        kp=f"{metrics['num_keypoints']:.0f}")
+        if is_main and (step % cfg.train.log_every == 0 or step == start + 1):
+            metrics['seconds'] = time.time() - started
+            _log(out_dir, writer, step, metrics)
+        if is_main and step % cfg.train.val_every == 0:
+            val = matching_score(model, val_records, loss_cfg.top_k)
+            _log(out_dir, writer, step, {f'val_{k}': v for k, v in val.items()})
+            tqdm.write(f'step {step}: val matching score {val["matching_score"]:.4f}')
+        if is_main and (step % cfg.train.ckpt_every == 0 or step == cfg.train.iterations):
+            ckpt_dir = out_dir / 'checkpoints'
+            save_checkpoint(ckpt_dir / f'step_{step:06d}.pt', model, optimizers, step, cfg,
+                            metrics)
+            save_checkpoint(ckpt_dir / 'latest.pt', model, optimizers, step, cfg, metrics)
+    if is_main:
+        val = matching_score(model, val_records, loss_cfg.top_k)
+        _log(out_dir, writer, cfg.train.iterations, {f'val_{k}': v for k, v in val.items()})
+        plot_curves(out_dir / 'metrics.csv', out_dir / 'loss_curves.png')
+        if writer:
+            writer.close()
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    return out_dir
+
+
+def _resume(path: str, model: LFNet, optimizers: Dict[str, torch.optim.Optimizer],
+            device: torch.device) -> int:
+    data = torch.load(path, map_location=device, weights_only=True)
+    model.load_state_dict(data['state_dict'], strict=True)
+    for name, opt in optimizers.items():
+        opt.load_state_dict(data['optimizers'][name])
+    return int(data['step'])
+
+
+def _writer(out_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(out_dir / 'tensorboard'))
+
+
+def _log(out_dir: Path, writer, step: int, values: Dict[str, float]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / 'metrics.csv'
+    new = not path.exists()
+    with open(path, 'a', newline='') as handle:
+        out = csv.writer(handle)
+        if new:
+            out.writerow(['step', 'key', 'value'])
+        for key, value in values.items():
+            out.writerow([step, key, f'{value:.6g}'])
+    if writer is not None:
+        for key, value in values.items():
+            writer.add_scalar(key, value, step)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of `lfnet-train`."""
+    parser = argparse.ArgumentParser(prog='lfnet-train', description='Train LF-Net.')
+    parser.add_argument('config', help='YAML config, e.g. training/configs/cpu.yaml')
+    parser.add_argument('overrides', nargs='*', help='dotted overrides: train.iterations=100')
+    parser.add_argument('--resume', help='checkpoint to resume from (weights + optimisers)')
+    args = parser.parse_args(argv)
+    cfg = load_config(args.config, args.overrides)
+    out = train(cfg, args.resume)
+    if int(os.environ.get('RANK', '0')) == 0:
+        print(f'done: {out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
