@@ -80,8 +80,10 @@ class FrontendConfig:
         if isinstance(self.top_k, bool) or int(self.top_k) != self.top_k or self.top_k < 1:
             raise ValueError(f'top_k: must be an integer >= 1, got {self.top_k!r}')
         if self.resize is not None:
-            ok = (len(self.resize) == 2
-                  and all(int(v) == v and v > 0 for v in self.resize))
+            try:
+                ok = len(self.resize) == 2 and all(int(v) == v and v > 0 for v in self.resize)
+            except (TypeError, ValueError):
+                ok = False
             if not ok:
                 raise ValueError(f'resize: expected (width, height) positive integers or None, '
                                  f'got {self.resize!r}')
@@ -187,8 +189,9 @@ def _check_frame(frame: Frame) -> Tuple[np.ndarray, Optional[np.ndarray], Option
             raise ValueError(f'depth: shape {depth.shape} does not match the image '
                              f'{image.shape[:2]} (register and resize depth to the colour '
                              f'image first)')
-        if not np.issubdtype(depth.dtype, np.number) or np.iscomplexobj(depth):
-            raise ValueError(f'depth: expected a real numeric array, got {depth.dtype}')
+        if depth.dtype.kind != 'f':
+            raise ValueError(f'depth: expected float metres, got {depth.dtype} (convert 16UC1 '
+                             f'millimetres with depth.astype(np.float32) / 1000)')
     K = None if frame.K is None else check_intrinsics(frame.K, 'K')
     return image, depth, K
 

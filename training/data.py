@@ -14,7 +14,13 @@ def _source(spec: Dict[str, Any]) -> Dataset:
     if 'gap_range' in spec:
         spec['gap_range'] = tuple(spec['gap_range'])
     if kind == 'synthetic':
+        from lfnet_core.scenes import SensorEffects
         from training.datasets.synthetic import SyntheticPairs
+        effects = spec.pop('effects', None)
+        if effects == 'kinect_like':
+            spec['effects'] = SensorEffects.kinect_like()
+        elif effects:
+            spec['effects'] = SensorEffects(**effects)
         return SyntheticPairs(**spec)
     if kind == 'tum':
         from training.datasets.tum import TumPairs

@@ -185,7 +185,8 @@ def triplet_loss(branch: KeypointBranch, step: int, cfg: LossConfig,
     """L_tri with scheduled random-hard negatives among the positives of the same pair."""
     anchors, positives = branch.anchors, branch.positives
     d_pos = ((anchors - positives) ** 2).sum(-1) * branch.visible.to(anchors.dtype)
-    d_all = (anchors.unsqueeze(2) - positives.unsqueeze(1)).pow(2).sum(-1)  # (B, K, K)
+    d_all = ((anchors * anchors).sum(-1).unsqueeze(2) + (positives * positives).sum(-1)
+             .unsqueeze(1) - 2.0 * anchors @ positives.transpose(1, 2)).clamp(min=0.0)
     geom = (branch.warped.unsqueeze(2) - branch.warped.unsqueeze(1)).pow(2).sum(-1)
     excluded = geom <= cfg.hard_geom_thresh ** 2
     excluded |= torch.eye(d_all.shape[1], dtype=torch.bool, device=d_all.device).unsqueeze(0)

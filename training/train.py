@@ -169,7 +169,7 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
         desc_grads = torch.autograd.grad(losses['descriptor'], desc_params, allow_unused=True)
         _step(optimizers['detector'], det_params, det_grads, env['world'])
         _step(optimizers['descriptor'], desc_params, desc_grads, env['world'])
-        metrics = {k: float(v) for k, v in losses.items()}
+        metrics = {k: float(v.detach()) for k, v in losses.items()}
         bar.set_postfix(det=f"{metrics['detector']:.4f}", desc=f"{metrics['descriptor']:.3f}",
                         kp=f"{metrics['num_keypoints']:.0f}")
         if is_main and (step % cfg.train.log_every == 0 or step == start + 1):

@@ -54,7 +54,7 @@ def _load_grey_u8(source: ImageSource, min_side: int) -> np.ndarray:
 
 
 def homography_jacobian(H: np.ndarray, uv: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Points mapped by H and the (N, 2, 2) Jacobian d(H uv)/d(uv) at each of the (N, 2) uv."""
+    """Return H(uv) (NaN where w <= 0) and the (N, 2, 2) Jacobian d(H uv)/d(uv), for (N, 2) uv."""
     uvw = uv @ H[:, :2].T + H[:, 2]
     w = uvw[:, 2:3]
     with np.errstate(divide='ignore', invalid='ignore'):
@@ -67,7 +67,7 @@ def homography_jacobian(H: np.ndarray, uv: np.ndarray) -> Tuple[np.ndarray, np.n
 def random_homography(rng: np.random.Generator, size: int, max_degree: float = 180.0,
                       max_scale: float = math.sqrt(2.0), perspective: float = 0.0008,
                       shear: float = 0.15, max_shift: float = 0.1) -> np.ndarray:
-    """A random homography about the centre of a size x size image.
+    """Draw a random homography about the centre of a size x size image.
 
     Rotation ~ U[-max_degree, max_degree], scale log-uniform in [1/max_scale, max_scale], shear
     and anisotropy ~ U[-shear, shear], translation ~ U[-max_shift, max_shift] * size and
@@ -120,15 +120,15 @@ class HomographyPairs(Dataset):
             raise ValueError('need at least one image and num_pairs >= 1')
         self.size, self.num_pairs, self.seed = int(size), int(num_pairs), int(seed)
         self.images = [_load_grey_u8(src, raw_size(self.size)) for src in sources]
-        self.params = dict(max_degree=max_degree, max_scale=max_scale, perspective=perspective,
-                           shear=shear, max_shift=max_shift)
+        self.params = {'max_degree': max_degree, 'max_scale': max_scale,
+                       'perspective': perspective, 'shear': shear, 'max_shift': max_shift}
         self.min_overlap = float(min_overlap)
 
     def __len__(self) -> int:
         return self.num_pairs
 
     def draw(self, index: int) -> Tuple[int, int, int, np.ndarray]:
-        """Photo index, crop corner (x0, y0) and H_0to1 of item `index`."""
+        """Return the photo index, crop corner (x0, y0) and H_0to1 of item `index`."""
         if not 0 <= index < self.num_pairs:
             raise IndexError(f'index {index} out of range for {self.num_pairs} pairs')
         rng = np.random.default_rng([self.seed, int(index)])

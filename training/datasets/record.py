@@ -90,8 +90,11 @@ def to_grey(image: np.ndarray) -> np.ndarray:
 
 def sample_augmentation(rng: np.random.Generator, max_degree: float,
                         max_scale: float) -> Tuple[float, float]:
-    """Draw the release's augmentation: angle ~ U[-max_degree, max_degree] (returned in radians)
-    and scale log-uniform in [1 / max_scale, max_scale]."""
+    """Draw the release's augmentation (angle in radians, scale).
+
+    The angle is ~ U[-max_degree, max_degree] degrees, the scale log-uniform in
+    [1 / max_scale, max_scale]; 0 / 1 disable them.
+    """
     angle = math.radians(rng.uniform(-max_degree, max_degree)) if max_degree > 0 else 0.0
     log_s = math.log(max_scale) if max_scale > 1 else 0.0
     scale = math.exp(rng.uniform(-log_s, log_s)) if log_s > 0 else 1.0
@@ -100,8 +103,11 @@ def sample_augmentation(rng: np.random.Generator, max_degree: float,
 
 def similarity(angle: float, scale: float, center_in: np.ndarray,
                center_out: np.ndarray) -> np.ndarray:
-    """(3, 3) similarity mapping center_in to center_out, rotating by `angle` (radians, y-down
-    pixel coordinates: x axis -> (cos, sin)) and scaling by `scale`."""
+    """Return the (3, 3) similarity mapping center_in to center_out.
+
+    It rotates by `angle` (radians, y-down pixel coordinates: the x axis goes to (cos, sin),
+    clockwise on screen for angle > 0) and scales by `scale`.
+    """
     c, s = math.cos(angle), math.sin(angle)
     A = np.eye(3)
     A[:2, :2] = scale * np.array([[c, -s], [s, c]])
@@ -193,14 +199,16 @@ def build_rgbd_record(view0: RgbdView, view1: RgbdView, size: int, angle1: float
 
     T_phys = relative_pose(np.asarray(view0.T_world_cam, np.float64),
                            np.asarray(view1.T_world_cam, np.float64))
-    kw = dict(depth_thresh=depth_thresh, depth_rel_thresh=depth_rel_thresh)
+    kw = {'depth_thresh': depth_thresh, 'depth_rel_thresh': depth_rel_thresh}
     fwd = warp_pixels_rgbd(grid, depth0, K0, T_phys, K1_raw, (h1, w1), view1.depth, **kw)
-    xy01 = apply_affine(A, fwd.uv1)
-    d1_at = sample_depth(depth1, np.nan_to_num(xy01, nan=-1e9), 'nearest')
-    vis01 = fwd.visible & in_image(np.nan_to_num(xy01, nan=-1e9), (S, S)) & np.isfinite(d1_at)
+    # Rounding to 1e-6 px removes float noise that would push exact border pixels outside.
+    xy01 = np.round(apply_affine(A, fwd.uv1), 6)
+    vis01 = (fwd.valid_depth0 & fwd.in_front & fwd.unoccluded & in_image(xy01, (S, S))
+             & np.isfinite(sample_depth(depth1, xy01, 'nearest')))
     bwd = warp_pixels_rgbd(uv1_raw, view1.depth, K1_raw, invert_pose(T_phys), K0, (S, S),
                            depth0, **kw)
-    vis10 = bwd.visible & (depth1.ravel() > 0)
+    xy10 = np.round(bwd.uv1, 6)
+    vis10 = bwd.valid_depth0 & bwd.in_front & bwd.unoccluded & in_image(xy10, (S, S))
 
     focal_ratio = K1_raw[0, 0] / K0[0, 0] * scale1
     with np.errstate(divide='ignore', invalid='ignore'):
@@ -212,7 +220,7 @@ def build_rgbd_record(view0: RgbdView, view1: RgbdView, size: int, angle1: float
         'image0': image0, 'image1': image1, 'depth0': depth0, 'depth1': depth1,
         'K0': K0, 'K1': K1, 'T_0to1': roll @ T_phys,
         'xy_0to1': xy01.reshape(S, S, 2), 'vis_0to1': vis01.reshape(S, S),
-        'xy_1to0': bwd.uv1.reshape(S, S, 2), 'vis_1to0': vis10.reshape(S, S),
+        'xy_1to0': xy10.reshape(S, S, 2), 'vis_1to0': vis10.reshape(S, S),
         'angle_0to1': np.full((S, S), angle), 'angle_1to0': np.full((S, S), -angle),
         'scale_0to1': np.where(vis01, s01, 1.0).reshape(S, S),
         'scale_1to0': np.where(vis10, s10, 1.0).reshape(S, S),

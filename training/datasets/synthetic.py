@@ -78,13 +78,13 @@ class SyntheticPairs(Dataset):
         return self.num_pairs
 
     def intrinsics(self) -> np.ndarray:
-        """(3, 3) intrinsics of the rendered (uncropped) views."""
+        """Return the (3, 3) intrinsics of the rendered (uncropped) views."""
         n = raw_size(self.size)
         f, c = self.focal * n, (n - 1) / 2.0
         return np.array([[f, 0.0, c], [0.0, f, c], [0.0, 0.0, 1.0]])
 
     def draw(self, index: int) -> Dict[str, float]:
-        """The random choices of item `index`: scene seed, frames and augmentation."""
+        """Return the random choices of item `index`: scene seed, frames and augmentation."""
         if not 0 <= index < self.num_pairs:
             raise IndexError(f'index {index} out of range for {self.num_pairs} pairs')
         rng = np.random.default_rng([self.seed, int(index)])
@@ -99,7 +99,7 @@ class SyntheticPairs(Dataset):
                 'angle': angle, 'scale': scale}
 
     def view(self, scene_seed: int, frame: int, index: int, which: int) -> RgbdView:
-        """Render one view (frame `frame` of scene `scene_seed`) at the raw size."""
+        """Render frame `frame` of scene `scene_seed` at the raw size."""
         scene = _scene(scene_seed, self.texture_dir)
         n, K = raw_size(self.size), self.intrinsics()
         T = frame_pose(scene, frame)

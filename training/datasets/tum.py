@@ -27,8 +27,16 @@ DEFAULT_DEPTH_FACTOR = 5000.0
 
 @dataclass(frozen=True, eq=False)
 class TumFrame:
-    """One associated frame: rgb (H, W, 3) uint8, depth (H, W) float32 metres (0 invalid),
-    K (3, 3) float64, T_world_cam (4, 4) float64 camera-to-world, timestamp (rgb's, seconds)."""
+    """One associated frame of a TUM sequence.
+
+    Attributes:
+        rgb: (H, W, 3) uint8 RGB.
+        depth: (H, W) float32 metres, 0 where invalid.
+        K: (3, 3) float64 intrinsics.
+        T_world_cam: (4, 4) float64 camera-to-world pose.
+        timestamp: the rgb image's timestamp in seconds.
+
+    """
 
     rgb: np.ndarray
     depth: np.ndarray
@@ -77,8 +85,11 @@ def _nearest(stamps: np.ndarray, query: np.ndarray) -> np.ndarray:
 
 def _interpolate_pose(stamps: np.ndarray, poses: np.ndarray, t: float, max_dt: float,
                       max_span: float) -> Optional[np.ndarray]:
-    """Pose at t: linear/slerp between the bracketing samples when they are at most max_span
-    apart, else the nearest sample within max_dt, else None."""
+    """Return the pose at t, or None when no sample is within max_dt.
+
+    Translation linear, rotation slerp between the bracketing samples when they are at most
+    max_span apart; else the nearest sample.
+    """
     k = int(_nearest(stamps, np.array([t]))[0]) if len(stamps) > 1 else 0
     if abs(stamps[k] - t) > max_dt:
         return None
@@ -244,11 +255,13 @@ class TumPairs(Dataset):
                  max_scale: float = math.sqrt(2.0), seed: int = 0, flip: bool = True,
                  depth_thresh: float = 0.05, depth_rel_thresh: float = 0.03,
                  **sequence_kwargs) -> None:
-        self.sequence = root if isinstance(root, TumSequence) else TumSequence(root,
-                                                                                **sequence_kwargs)
+        if isinstance(root, TumSequence):
+            self.sequence = root
+        else:
+            self.sequence = TumSequence(root, **sequence_kwargs)
         self.size, self.seed, self.flip, self.augment = int(size), int(seed), flip, augment
         self.max_degree, self.max_scale = float(max_degree), float(max_scale)
-        self.thresholds = dict(depth_thresh=depth_thresh, depth_rel_thresh=depth_rel_thresh)
+        self.thresholds = {'depth_thresh': depth_thresh, 'depth_rel_thresh': depth_rel_thresh}
         seq = self.sequence
         depths = [seq.load_depth(k) for k in range(len(seq))]
         self.pairs: List[Tuple[int, int, float]] = []

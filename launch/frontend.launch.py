@@ -1,0 +1,97 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+Launch the LF-Net front-end node with config/frontend.yaml from the package share.
+
+Requirements: a ROS 2 install with this package built (``colcon build``), launch and launch_ros.
+Example::
+
+    ros2 launch lfnet_ros frontend.launch.py color_topic:=/camera/color/image_raw
+        depth_topic:=/camera/aligned_depth_to_color/image_raw
+        camera_info_topic:=/camera/color/camera_info backend:=onnxruntime
+
+(one command line).
+
+``backend``, ``weights`` and ``top_k`` override the parameters file only when given (empty
+default = keep the file's value). ``FASTDDS_DEFAULT_PROFILES_FILE`` is set to
+``fastdds_profile`` when given, else to the shipped big-SHM config/fastdds_shm.xml unless the
+environment already sets it (best-effort images larger than the default SHM segment are lost
+without it).
+
+Nothing from launch is imported at module level: only generate_launch_description() does.
+"""
+
+import os
+
+PACKAGE = 'lfnet_ros'
+EXECUTABLE = 'frontend'
+
+# name: (default, description); '{share}' is replaced with the package share directory
+ARGUMENTS = {
+    'color_topic': ('/camera/color/image_raw',
+                    'colour image topic (rgb8, bgr8, mono8, mono16), remapped to color/image_raw'),
+    'depth_topic': ('/camera/aligned_depth_to_color/image_raw',
+                    'depth image topic registered to colour (16UC1 or 32FC1), remapped to '
+                    'depth/image_raw'),
+    'camera_info_topic': ('/camera/color/camera_info',
+                          'colour camera info topic, remapped to color/camera_info'),
+    'params_file': ('{share}/config/frontend.yaml',
+                    'node parameters file (default: the shipped config/frontend.yaml)'),
+    'backend': ('', "inference backend override: auto, tensorrt, onnxruntime or torch; '' = "
+                    'the parameters file'),
+    'weights': ('', "LF-Net weights override (path); '' = the parameters file"),
+    'top_k': ('', "keypoints per frame override; '' = the parameters file"),
+    'use_sim_time': ('false', 'use /clock (true when playing a bag with --clock)'),
+    'namespace': ('', 'node namespace (prefixes the node-relative topics)'),
+    'node_name': ('lfnet_frontend', 'name of the node (its parameters file key is /**)'),
+    'log_level': ('info', 'node log level: debug, info, warn, error or fatal'),
+    'fastdds_profile': ('', "Fast DDS XML profile for the node; '' = keep the environment's "
+                            'FASTDDS_DEFAULT_PROFILES_FILE, or the shipped '
+                            'config/fastdds_shm.xml when that is unset'),
+}
+OVERRIDES = {'backend': str, 'weights': str, 'top_k': int}
+
+
+def _launch_setup(context, share):
+    """Build the actions once the launch arguments are known (an OpaqueFunction)."""
+    from launch.actions import SetEnvironmentVariable
+    from launch.substitutions import LaunchConfiguration
+    from launch_ros.actions import Node
+
+    def arg(name):
+        return LaunchConfiguration(name).perform(context)
+
+    actions = []
+    profile = arg('fastdds_profile')
+    environment = getattr(context, 'environment', os.environ)
+    if not profile and not environment.get('FASTDDS_DEFAULT_PROFILES_FILE'):
+        profile = os.path.join(share, 'config', 'fastdds_shm.xml')
+    if profile:
+        actions.append(SetEnvironmentVariable('FASTDDS_DEFAULT_PROFILES_FILE', profile))
+    overrides = {'use_sim_time': arg('use_sim_time').lower() in ('true', '1', 'yes')}
+    for name, cast in OVERRIDES.items():
+        if arg(name):
+            overrides[name] = cast(arg(name))
+    actions.append(Node(
+        package=PACKAGE, executable=EXECUTABLE, name=arg('node_name'),
+        namespace=arg('namespace'), output='screen',
+        parameters=[arg('params_file'), overrides],
+        remappings=[('color/image_raw', arg('color_topic')),
+                    ('depth/image_raw', arg('depth_topic')),
+                    ('color/camera_info', arg('camera_info_topic'))],
+        arguments=['--ros-args', '--log-level', arg('log_level')]))
+    return actions
+
+
+def generate_launch_description():
+    """Return the launch description: the arguments, then the node (built at launch time)."""
+    from ament_index_python.packages import get_package_share_directory
+    from launch import LaunchDescription
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+
+    share = get_package_share_directory(PACKAGE)
+    declared = [DeclareLaunchArgument(name, default_value=default.replace('{share}', share),
+                                      description=description)
+                for name, (default, description) in ARGUMENTS.items()]
+    return LaunchDescription(declared + [OpaqueFunction(function=_launch_setup,
+                                                        args=[share])])

@@ -1,0 +1,348 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""
+The LF-Net visual-odometry front-end node (``ros2 run lfnet_ros frontend`` / ``lfnet-frontend``).
+
+Subscribes (node-relative, remappable): ``color/image_raw`` (rgb8, bgr8, rgba8, bgra8, mono8,
+mono16), ``depth/image_raw`` (16UC1/mono16 times ``depth_scale``, or 32FC1 metres; 0/NaN
+invalid) and ``color/camera_info`` (latest cached). Publishes ``keypoints`` and ``matches``
+(PointCloud2, layout in :mod:`lfnet_ros.conversions`), ``odom`` (nav_msgs/Odometry), ``/tf``
+(when ``publish_tf`` and tf2_msgs is importable), ``debug_image`` (rgb8, only rendered while
+subscribed) and ``/diagnostics`` at 1 Hz.
+
+Threading: ``rclpy.spin`` runs the callbacks (conversion, checks and pairing only; they never
+block on inference) and one plain worker thread takes the newest frame from a
+:class:`~lfnet_ros.sync.LatestSlot`, runs :class:`lfnet_core.frontend.Frontend` and publishes
+(rclpy publishers are thread-safe). Older frames are dropped and counted.
+
+Diagnostics counters: ``dropped.<reason>`` with reasons ``color_invalid`` (encoding, step or
+data length), ``size_change`` (first frame of a new image size; a second one in a row is
+accepted and tracking restarts), ``out_of_order`` / ``depth_out_of_order`` (stamp not newer),
+``superseded`` (a newer frame won), ``depth_invalid`` (depth message unreadable; the colour
+frame goes on alone), ``depth_unmatched``, ``camera_info_invalid``, ``processing_error``;
+``degraded.<reason>`` (processed without 3D): ``no_depth``, ``depth_empty`` (no valid pixel),
+``depth_size_mismatch``, ``no_camera_info``, ``camera_info_size_mismatch``.
+"""
+
+import sys
+import threading
+import time
+from typing import List, Optional
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import TransformStamped
+from nav_msgs.msg import Odometry
+import numpy as np
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+from lfnet_core.frontend import Frame, Frontend, FrontendConfig
+from lfnet_core.inference import BackendUnavailableError, create_backend
+from lfnet_core.vo import RansacConfig
+from lfnet_ros import conversions as conv
+from lfnet_ros.stats import FrontendStats
+from lfnet_ros.sync import ApproximateSync, LatestSlot, SyncedFrame
+
+try:
+    from tf2_msgs.msg import TFMessage
+except ImportError:  # not on PyPI: /tf is then unavailable
+    TFMessage = None
+
+THROTTLE_S = 5.0
+COVARIANCE_OK = 1e-4
+COVARIANCE_LOST = 1e3
+
+# name: (default, description, (min, max) for numbers or None)
+PARAMETERS = {
+    'weights': ('', 'LF-Net checkpoint path; empty: the shipped weights', None),
+    'onnx_dir': ('', 'folder with lfnet-export output for onnxruntime; empty: export once', None),
+    'backend': ('auto', 'inference backend: auto | tensorrt | onnxruntime | torch', None),
+    'threads': (0, 'ONNX Runtime intra-op threads; 0: its default', (0, 256)),
+    'resize_width': (0, 'network input width; 0 with resize_height 0: native size', (0, 8192)),
+    'resize_height': (0, 'network input height; 0: native size', (0, 8192)),
+    'top_k': (1000, 'maximum keypoints per frame', (1, 100000)),
+    'match_max_distance': (0.0, 'max descriptor L2 distance of a match; 0: off', (0.0, 4.0)),
+    'match_ratio': (0.0, 'symmetric ratio test threshold; 0: off', (0.0, 1.0)),
+    'depth_scale': (0.001, 'metres per unit of 16UC1/mono16 depth (0.001: millimetres)',
+                    (0.0, 100.0)),
+    'depth_min': (0.1, 'smallest valid depth in metres', (0.0, 1000.0)),
+    'depth_max': (10.0, 'largest valid depth in metres', (0.0, 1000.0)),
+    'ransac_reprojection_px': (3.0, 'PnP RANSAC inlier threshold in pixels', (0.01, 100.0)),
+    'ransac_iterations': (300, 'PnP RANSAC iterations', (1, 100000)),
+    'ransac_min_inliers': (15, 'fewest PnP inliers for tracking ok', (4, 100000)),
+    'odom_frame': ('odom', 'frame id of the odometry (the first camera pose)', None),
+    'base_frame': ('', 'child frame id of odom/TF; empty: the colour image frame id', None),
+    'publish_tf': (False, 'also publish odom_frame -> base_frame on /tf', None),
+    'qos_reliability': ('best_effort', 'input QoS reliability: best_effort | reliable', None),
+    'qos_depth': (5, 'input QoS history depth', (1, 1000)),
+    'sync_slop': (0.02, 'max colour/depth stamp difference (s); also how long colour waits '
+                  'for depth before it is processed alone', (0.0, 1.0)),
+    'use_depth': (True, 'subscribe to depth and estimate odometry', None),
+}
+
+
+def _descriptor(name: str, description: str, bounds: Optional[tuple]) -> ParameterDescriptor:
+    descriptor = ParameterDescriptor(name=name, description=description, read_only=True)
+    if bounds is not None and isinstance(bounds[0], int):
+        descriptor.integer_range = [IntegerRange(from_value=bounds[0], to_value=bounds[1])]
+    elif bounds is not None:
+        descriptor.floating_point_range = [FloatingPointRange(from_value=bounds[0],
+                                                              to_value=bounds[1])]
+    return descriptor
+
+
+class FrontendNode(Node):
+    """Thin rclpy wrapper around :class:`lfnet_core.frontend.Frontend` (see the module doc)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__('lfnet_frontend', **kwargs)
+        for name, (default, description, bounds) in PARAMETERS.items():
+            self.declare_parameter(name, default, _descriptor(name, description, bounds))
+        p = {name: self.get_parameter(name).value for name in PARAMETERS}
+        reliability = p['qos_reliability']
+        if reliability not in ('best_effort', 'reliable'):
+            raise ValueError(f'qos_reliability must be best_effort or reliable, got '
+                             f'{reliability!r}')
+        self._p = p
+        resize = (p['resize_width'], p['resize_height'])
+        config = FrontendConfig(
+            top_k=p['top_k'], resize=resize if all(resize) else None,
+            match_max_distance=p['match_max_distance'] or None,
+            match_ratio=p['match_ratio'] or None, depth_min=p['depth_min'],
+            depth_max=p['depth_max'],
+            ransac=RansacConfig(reprojection_px=p['ransac_reprojection_px'],
+                                iterations=p['ransac_iterations'],
+                                min_inliers=p['ransac_min_inliers']))
+        backend = create_backend(p['backend'], weights=p['weights'] or None,
+                                 onnx_dir=p['onnx_dir'] or None, threads=p['threads'] or None)
+        self._frontend = Frontend(backend, config)
+        self.get_logger().info(f'backend {backend.name}, top_k {config.top_k}')
+
+        self._stats = FrontendStats()
+        self._sync = ApproximateSync(p['sync_slop'], use_depth=p['use_depth'])
+        self._slot: LatestSlot[SyncedFrame] = LatestSlot()
+        self._K: Optional[np.ndarray] = None
+        self._K_size = (0, 0)
+        self._size = self._candidate_size = None
+        self._prev = None  # (header, keypoints) of the last published frame
+        self._tracking = 'waiting'
+
+        reliability = ReliabilityPolicy.RELIABLE if p['qos_reliability'] == 'reliable' else \
+            ReliabilityPolicy.BEST_EFFORT
+        qos_in = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p['qos_depth'],
+                            reliability=reliability)
+        self._pub_keypoints = self.create_publisher(PointCloud2, 'keypoints', 10)
+        self._pub_matches = self.create_publisher(PointCloud2, 'matches', 10)
+        self._pub_odom = self.create_publisher(Odometry, 'odom', 10)
+        self._pub_debug = self.create_publisher(Image, 'debug_image', 2)
+        self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._pub_tf = None
+        if p['publish_tf'] and TFMessage is not None:
+            self._pub_tf = self.create_publisher(TFMessage, '/tf', 100)
+        elif p['publish_tf']:
+            self.get_logger().warning('publish_tf is set but tf2_msgs is not importable: '
+                                      'no TF is published (odom still is)')
+        self.create_subscription(Image, 'color/image_raw', self._on_color, qos_in)
+        self.create_subscription(CameraInfo, 'color/camera_info', self._on_camera_info, qos_in)
+        if p['use_depth']:
+            self.create_subscription(Image, 'depth/image_raw', self._on_depth, qos_in)
+            self.create_timer(max(p['sync_slop'] / 2, 0.005), self._on_sync_timer)
+        self.create_timer(1.0, self._publish_diagnostics)
+        self._worker = threading.Thread(target=self._work, name='lfnet_frontend', daemon=True)
+        self._worker.start()
+
+    # ------------------------------------------------------------------ callbacks
+
+    def _on_color(self, msg: Image) -> None:
+        now = time.monotonic()
+        self._stats.frame_in(now)
+        try:
+            image = conv.color_to_rgb(msg)
+        except conv.ConversionError as exc:
+            self._stats.drop('color_invalid')
+            self.get_logger().warning(f'colour image dropped: {exc}',
+                                      throttle_duration_sec=THROTTLE_S)
+            return
+        size = image.shape[:2]
+        if self._size is not None and size != self._size and size != self._candidate_size:
+            self._candidate_size = size
+            self._stats.drop('size_change')
+            self.get_logger().warning(f'colour image size changed {self._size} -> {size}: '
+                                      'dropped (accepted if the next one has it too)',
+                                      throttle_duration_sec=THROTTLE_S)
+            return
+        self._size, self._candidate_size = size, None
+        self._offer(self._sync.add_color(conv.stamp_to_ns(msg.header.stamp), (msg.header, image),
+                                         now))
+
+    def _on_depth(self, msg: Image) -> None:
+        try:
+            depth = conv.depth_to_metres(msg, self._p['depth_scale'])
+        except conv.ConversionError as exc:
+            self._stats.drop('depth_invalid')
+            self.get_logger().warning(f'depth image dropped: {exc}',
+                                      throttle_duration_sec=THROTTLE_S)
+            return
+        self._offer(self._sync.add_depth(conv.stamp_to_ns(msg.header.stamp), depth,
+                                         time.monotonic()))
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        try:
+            self._K, self._K_size = conv.camera_info_to_K(msg), (msg.height, msg.width)
+        except conv.ConversionError as exc:
+            self._stats.drop('camera_info_invalid')
+            self.get_logger().warning(f'camera_info ignored: {exc}',
+                                      throttle_duration_sec=THROTTLE_S)
+
+    def _on_sync_timer(self) -> None:
+        self._offer(self._sync.poll(time.monotonic()))
+
+    def _offer(self, frames: List[SyncedFrame]) -> None:
+        for frame in frames:
+            self._slot.put(frame)
+
+    # ------------------------------------------------------------------ worker
+
+    def _work(self) -> None:
+        while not self._slot.closed:
+            item = self._slot.take(timeout=0.2)
+            if item is None:
+                continue
+            try:
+                self._process(item)
+            except Exception as exc:  # noqa: B902 - keep the node alive, count and log it
+                self._stats.drop('processing_error')
+                self.get_logger().error(f'frame dropped: {type(exc).__name__}: {exc}',
+                                        throttle_duration_sec=THROTTLE_S)
+
+    def _depth_and_K(self, item: SyncedFrame, shape: tuple) -> tuple:
+        """Return (depth, K) for the front-end, or (None, K) / (None, None) with the reason."""
+        reason, depth, K = None, item.depth, self._K
+        if K is None:
+            reason = 'no_camera_info'
+        elif self._K_size != (0, 0) and self._K_size != tuple(shape):
+            reason, K = 'camera_info_size_mismatch', None
+        elif self._p['use_depth'] and depth is None:
+            reason = 'no_depth'
+        elif depth is not None and depth.shape != tuple(shape):
+            reason = 'depth_size_mismatch'
+        elif depth is not None and not np.isfinite(depth).any():
+            reason = 'depth_empty'
+        if reason is not None:
+            self._stats.degrade(reason)
+            self.get_logger().warning(f'frame processed without 3D: {reason}',
+                                      throttle_duration_sec=THROTTLE_S)
+            depth = None
+        return depth, K
+
+    def _process(self, item: SyncedFrame) -> None:
+        header, image = item.color
+        self._stats.latency('queue', time.monotonic() - item.received)
+        depth, K = self._depth_and_K(item, image.shape[:2])
+        prev = self._prev
+        result = self._frontend.process(Frame(image, item.stamp_ns * 1e-9, depth, K))
+        self._prev = (header, result.keypoints)
+        self._tracking = result.tracking
+
+        self._pub_keypoints.publish(conv.keypoints_to_cloud(
+            header, result.keypoints, result.scales, result.orientations, result.scores,
+            result.descriptors, result.points))
+        paired = result.prev_stamp is not None and prev is not None
+        prev_header, prev_kp = prev if paired else (header, np.zeros((0, 2)))
+        matches = result.matches if paired else np.zeros((0, 2), np.int64)
+        self._pub_matches.publish(conv.matches_to_cloud(
+            header, prev_header.stamp, matches, prev_kp, result.keypoints, result.distances,
+            result.inliers))
+        self._publish_odom(header, result, prev_header)
+        if self._pub_debug.get_subscription_count() > 0:
+            debug = conv.render_debug_image(image, result.keypoints, prev_kp, matches,
+                                            result.inliers if paired else None)
+            self._pub_debug.publish(conv.array_to_image(debug, 'rgb8', header))
+
+        now = time.monotonic()
+        self._stats.frame_processed(now)
+        for stage, seconds in result.timings.items():
+            self._stats.latency(stage, seconds)
+        self._stats.latency('end_to_end', now - item.received)
+
+    def _publish_odom(self, header, result, prev_header) -> None:
+        ok = result.tracking in ('ok', 'init')
+        msg = Odometry()
+        msg.header.stamp = header.stamp
+        msg.header.frame_id = self._p['odom_frame']
+        msg.child_frame_id = self._p['base_frame'] or header.frame_id
+        msg.pose.pose = conv.matrix_to_pose(result.T_odom_cam)
+        variance = COVARIANCE_OK if ok else COVARIANCE_LOST
+        msg.pose.covariance = (np.eye(6) * variance).ravel().tolist()
+        dt = conv.stamp_to_ns(header.stamp) - conv.stamp_to_ns(prev_header.stamp)
+        if result.tracking == 'ok' and result.motion is not None and dt > 0:
+            linear, angular = conv.motion_to_twist(result.motion.T_prev_to_cur, dt * 1e-9)
+            (msg.twist.twist.linear.x, msg.twist.twist.linear.y,
+             msg.twist.twist.linear.z) = (float(v) for v in linear)
+            (msg.twist.twist.angular.x, msg.twist.twist.angular.y,
+             msg.twist.twist.angular.z) = (float(v) for v in angular)
+            msg.twist.covariance = (np.eye(6) * COVARIANCE_OK).ravel().tolist()
+        else:
+            msg.twist.covariance = (np.eye(6) * COVARIANCE_LOST).ravel().tolist()
+        self._pub_odom.publish(msg)
+        if self._pub_tf is not None:
+            tf = TransformStamped(header=msg.header, child_frame_id=msg.child_frame_id)
+            pose = msg.pose.pose
+            tf.transform.translation.x, tf.transform.translation.y, \
+                tf.transform.translation.z = pose.position.x, pose.position.y, pose.position.z
+            tf.transform.rotation = pose.orientation
+            self._pub_tf.publish(TFMessage(transforms=[tf]))
+
+    # ------------------------------------------------------------------ diagnostics
+
+    def _publish_diagnostics(self) -> None:
+        for reason, count in self._sync.drops.items():
+            total = count + (self._slot.dropped if reason == 'superseded' else 0)
+            self._stats.set_drops(reason, total)
+        if 'superseded' not in self._sync.drops:
+            self._stats.set_drops('superseded', self._slot.dropped)
+        values = [('backend', self._frontend.backend.name), ('tracking', self._tracking)]
+        values += self._stats.report(time.monotonic())
+        lost = self._tracking == 'lost'
+        status = DiagnosticStatus(
+            level=DiagnosticStatus.WARN if lost else DiagnosticStatus.OK,
+            name=f'{self.get_name()}: frontend', hardware_id=self._frontend.backend.name,
+            message=f'tracking {self._tracking}',
+            values=[KeyValue(key=k, value=v) for k, v in values])
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self._pub_diag.publish(array)
+
+    def destroy_node(self) -> None:
+        """Stop the worker thread, then destroy the node."""
+        if hasattr(self, '_worker'):  # absent when __init__ failed half-way
+            self._slot.close()
+            self._worker.join(timeout=5.0)
+        super().destroy_node()
+
+
+def main(args: Optional[List[str]] = None) -> int:
+    """Run the node until shutdown; return the process exit status."""
+    rclpy.init(args=args)
+    try:
+        node = FrontendNode()
+    except (BackendUnavailableError, ValueError) as exc:
+        rclpy.logging.get_logger('lfnet_frontend').fatal(f'cannot start: {exc}')
+        rclpy.try_shutdown()
+        return 1
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,264 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Tests for lfnet_core.export: ONNX graphs, metadata, ONNX Runtime vs PyTorch parity, CLI.
+
+The dynamic-shape export takes ~20-40 s, so it runs once per session: this module and
+test_backends.py build the same seeded model and share its export folder under pytest's base
+temporary directory (keyed by the model fingerprint).
+"""
+
+import json
+
+import cv2
+import numpy as np
+import onnx
+import pytest
+import skimage.data
+import torch
+from torch import nn
+
+from lfnet_core.export import (
+    check_parity, DENSE_INPUTS, DENSE_OUTPUTS, DESCRIBE_INPUTS, DESCRIBE_OUTPUTS, export_onnx,
+    ExportMismatchError, main, model_fingerprint, OnnxModel, parity_images, ParityImage)
+from lfnet_core.inference.base import prepare_image, select_top_k
+from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
+from lfnet_core.inference.torch_backend import TorchBackend
+from lfnet_core.model.lfnet import LFNet
+
+ATOL = 1e-4
+METADATA_KEYS = {'lfnet_config', 'lfnet_fingerprint', 'lfnet_input_shape'}
+
+
+def randomised_model(seed=0):
+    """Return a seeded LFNet with non-trivial orientation weights and BatchNorm statistics."""
+    torch.manual_seed(seed)
+    model = LFNet()
+    with torch.no_grad():
+        model.detector.ori_conv.weight.normal_(0.0, 0.2)
+        for module in model.modules():
+            if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 1.5)
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+    return model.eval()
+
+
+def shared_export(tmp_path_factory, model):
+    """Export `model` (dynamic shapes) once per session; return (paths, weights file)."""
+    base = tmp_path_factory.getbasetemp() / f'lfnet_onnx_{model_fingerprint(model)[:16]}'
+    weights = base / 'weights.pt'
+    paths = OnnxModel.in_dir(base / 'onnx')
+    if not weights.is_file():
+        base.mkdir(parents=True, exist_ok=True)
+        model.save(weights)
+    if not paths.exists():
+        export_onnx(model, base / 'onnx')
+    return paths, weights
+
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory):
+    model = randomised_model(0)
+    paths, weights = shared_export(tmp_path_factory, model)
+    return model, paths, weights
+
+
+def _max_abs(a, b):
+    return float(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).max())
+
+
+# --------------------------------------------------------------------------- graph structure
+
+
+def test_graphs_metadata_opset_and_io(exported):
+    model, paths, _ = exported
+    assert sorted(p.name for p in paths.dense.parent.iterdir()) == [
+        'lfnet_dense.onnx', 'lfnet_describe.onnx']  # self-contained: no external data files
+    for path, inputs, outputs in ((paths.dense, DENSE_INPUTS, DENSE_OUTPUTS),
+                                  (paths.describe, DESCRIBE_INPUTS, DESCRIBE_OUTPUTS)):
+        graph = onnx.load(str(path))
+        onnx.checker.check_model(graph)
+        meta = {p.key: p.value for p in graph.metadata_props}
+        assert set(meta) == METADATA_KEYS
+        assert json.loads(meta['lfnet_config']) == json.loads(json.dumps(model.config.to_dict()))
+        assert meta['lfnet_fingerprint'] == model_fingerprint(model)
+        assert meta['lfnet_input_shape'] == 'dynamic'
+        opsets = {o.domain: o.version for o in graph.opset_import}
+        assert opsets.get('', opsets.get('ai.onnx', 0)) >= 17
+        assert [i.name for i in graph.graph.input] == inputs
+        assert [o.name for o in graph.graph.output] == outputs
+        image = graph.graph.input[0].type.tensor_type.shape.dim
+        assert [d.dim_value for d in image[:2]] == [1, 1]
+        assert image[2].dim_param and image[3].dim_param, 'height and width must be dynamic'
+    keypoints = onnx.load(str(paths.describe)).graph.input[4].type.tensor_type
+    assert keypoints.elem_type == onnx.TensorProto.INT64
+    assert keypoints.shape.dim[1].dim_param, 'the number of keypoints must be dynamic'
+
+
+def test_export_rejects_old_opset(tmp_path):
+    with pytest.raises(ValueError, match='opset'):
+        export_onnx(LFNet(), tmp_path, opset=16)
+    assert not list(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------- parity
+
+
+def compare_dense_and_describe(model, onnx_backend, image, top_k=500):
+    """Run both backends' dense stage once and describe torch's top-K peaks with both.
+
+    Returns a dict of max abs differences, the fraction of orientation-map pixels off by more
+    than ATOL, and whether the two top-K integer keypoint sets are identical.
+    """
+    grey = prepare_image(image)[None, None]
+    torch_backend = TorchBackend(model)
+    maps_ref, maps_onnx = torch_backend.dense(grey), onnx_backend.dense(grey)
+    assert [m.shape for m in maps_onnx] == [m.shape for m in maps_ref]
+    assert all(m.dtype == np.float32 for m in maps_onnx)
+    report = {'score': _max_abs(maps_ref[0], maps_onnx[0]),
+              'scale': _max_abs(maps_ref[1], maps_onnx[1]),
+              'orientation_outliers': float(np.mean(np.abs(maps_ref[2] - maps_onnx[2]) > ATOL))}
+    kps_ref, _ = select_top_k(maps_ref[3][0, 0], top_k)
+    kps_onnx, _ = select_top_k(maps_onnx[3][0, 0], top_k)
+    report['count'] = len(kps_ref)
+    report['same_keypoints'] = (
+        len(kps_ref) == len(kps_onnx)
+        and set(map(tuple, kps_ref.tolist())) == set(map(tuple, kps_onnx.tolist())))
+    if len(kps_ref):
+        described_ref = torch_backend.describe(grey, *maps_ref[:3], kps_ref[None])
+        described_onnx = onnx_backend.describe(grey, *maps_ref[:3], kps_ref[None])
+        for name, a, b in zip(DESCRIBE_OUTPUTS, described_ref, described_onnx):
+            assert a.shape == b.shape and b.dtype == a.dtype, name
+            report[name] = _max_abs(a, b)
+    return report
+
+
+def _assert_parity(report, real):
+    assert report['count'] > 0
+    assert report['score'] <= ATOL, report
+    assert report['scale'] <= 1e-3, report  # soft scale: softmax of strength 100 over scales
+    # (cos, sin) is a normalised conv output: where the raw vector nearly vanishes, float32
+    # rounding is amplified, so a few isolated pixels may exceed ATOL.
+    assert report['orientation_outliers'] <= 1e-4, report
+    for name in DESCRIBE_OUTPUTS:
+        assert report[name] <= ATOL, (name, report)
+    if real:
+        assert report['same_keypoints'], report
+
+
+@pytest.fixture(scope='module')
+def onnx_backend(exported):
+    return OnnxRuntimeBackend(exported[1])
+
+
+@pytest.mark.parametrize('height,width', [(33, 47), (97, 131)])
+def test_parity_random_images(exported, onnx_backend, height, width):
+    image = np.random.default_rng(height).integers(0, 256, (height, width), dtype=np.uint8)
+    _assert_parity(compare_dense_and_describe(exported[0], onnx_backend, image), real=False)
+
+
+@pytest.mark.parametrize('name', ['astronaut', 'camera'])
+def test_parity_skimage_images(exported, onnx_backend, name):
+    image = getattr(skimage.data, name)()
+    report = compare_dense_and_describe(exported[0], onnx_backend, image)
+    _assert_parity(report, real=True)
+    assert report['count'] == 500
+
+
+def test_describe_graph_directly(exported, onnx_backend):
+    model, _, _ = exported
+    describe = onnx_backend.describe_session
+    rng = np.random.default_rng(3)
+    image = rng.random((1, 1, 61, 90), dtype=np.float32)
+    with torch.no_grad():
+        maps = [t.numpy() for t in model.dense(torch.from_numpy(image))[:3]]
+    kps = np.stack([rng.integers(16, 90 - 16, 7), rng.integers(16, 61 - 16, 7)], -1)[None]
+    inputs = (image, *maps, kps.astype(np.int64))
+    with torch.no_grad():
+        expected = model.describe(*(torch.from_numpy(a) for a in inputs))
+    got = describe.run(None, dict(zip(DESCRIBE_INPUTS, inputs)))
+    assert [g.shape for g in got] == [(1, 7, 2), (1, 7), (1, 7, 2), (1, 7, 256)]
+    for g, e in zip(got, expected):
+        assert _max_abs(g, e.numpy()) <= ATOL
+
+
+def test_check_parity_passes_and_detects_a_different_model(exported):
+    model, paths, _ = exported
+    image = ParityImage('noise', np.random.default_rng(0).integers(0, 256, (50, 60), np.uint8),
+                        False)
+    report = check_parity(model, paths, [image])[0]
+    assert report['name'] == 'noise' and report['max_abs_score'] <= ATOL
+    with pytest.raises(ExportMismatchError, match='noise'):
+        check_parity(randomised_model(1), paths, [image])
+
+
+def test_parity_images_list():
+    images = parity_images()
+    assert [item.real for item in images] == [False, False, True, True]
+    assert [item.name for item in images[2:]] == ['astronaut', 'camera']
+
+
+SHARED_IMAGES = {
+    'tum_fr3_cabinet': lambda folder: sorted((folder / 'rgb').glob('*.jpg'))[0],
+    'tum_fr2_desk_pair': lambda folder: folder / '1.png',
+    'oxford_affine': lambda folder: folder / 'boat' / 'img1.png',
+}
+
+
+@pytest.mark.parametrize('name', sorted(SHARED_IMAGES))
+def test_parity_shared_real_images(exported, onnx_backend, require_shared, name):
+    path = SHARED_IMAGES[name](require_shared(name))
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert image is not None, f'cannot read {path}'
+    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    _assert_parity(compare_dense_and_describe(exported[0], onnx_backend, image), real=True)
+
+
+def test_onnxruntime_backend_reads_metadata(exported):
+    model, paths, _ = exported
+    backend = OnnxRuntimeBackend(paths)
+    assert backend.config == model.config
+    assert backend.fingerprint == model_fingerprint(model)
+    assert backend.providers[-1] == 'CPUExecutionProvider'
+
+
+# --------------------------------------------------------------------------- CLI, fixed shape
+
+
+def test_cli_fixed_shape_export(exported, tmp_path, capsys):
+    model, _, weights = exported
+    out = tmp_path / 'fixed'
+    assert main(['--weights', str(weights), '--out', str(out), '--shape', '48x64',
+                 '--top-k', '200']) == 0
+    printed = capsys.readouterr().out
+    assert 'parity OK on 4 images' in printed
+    paths = OnnxModel.in_dir(out)
+    assert paths.exists()
+    for path in (paths.dense, paths.describe):
+        graph = onnx.load(str(path))
+        meta = {p.key: p.value for p in graph.metadata_props}
+        assert meta['lfnet_input_shape'] == '48x64'
+        assert meta['lfnet_fingerprint'] == model_fingerprint(model)
+        dims = graph.graph.input[0].type.tensor_type.shape.dim
+        assert [d.dim_value for d in dims] == [1, 1, 48, 64]
+    # The fixed graph runs at its shape, like PyTorch, and refuses another one.
+    image = cv2.resize(skimage.data.camera(), (64, 48))
+    expected = TorchBackend(model).extract(image, top_k=100)
+    backend = OnnxRuntimeBackend(paths)
+    got = backend.extract(image, top_k=100)
+    assert len(got['keypoints']) == len(expected['keypoints']) > 0
+    assert _max_abs(got['keypoints'], expected['keypoints']) <= 1e-3
+    assert _max_abs(got['descriptors'], expected['descriptors']) <= ATOL
+    grey = prepare_image(cv2.resize(image, (70, 48)))[None, None]
+    with pytest.raises(Exception):  # ONNX Runtime's InvalidArgument
+        backend.dense(grey)
+    keypoints, _ = select_top_k(backend.dense(prepare_image(image)[None, None])[3][0, 0], 10)
+    assert len(keypoints) == 10
+
+
+@pytest.mark.parametrize('argv', [['--shape', '48by64'], ['--opset'], ['--bogus']])
+def test_cli_bad_arguments_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2

@@ -1,0 +1,122 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Unit tests of the LF-Net training losses on hand-made cases."""
+
+import math
+
+import pytest
+import torch
+
+from training.losses import gaussian_kernel, image_loss, KeypointBranch, LossConfig, num_mine, \
+    orientation_loss, scale_loss, select_keypoints, triplet_loss, virtual_target, warp_map
+
+
+def _grid(size: int, dx: float = 0.0, dy: float = 0.0) -> torch.Tensor:
+    ys, xs = torch.meshgrid(torch.arange(size), torch.arange(size), indexing='ij')
+    return torch.stack([xs + dx, ys + dy], -1).float()[None]
+
+
+def test_gaussian_kernel_is_unnormalised_with_peak_one():
+    kernel = gaussian_kernel(15, 0.5, torch.device('cpu'))[0, 0]
+    assert kernel.shape == (15, 15)
+    assert kernel[7, 7] == pytest.approx(1.0)
+    assert kernel[7, 8] == pytest.approx(math.exp(-1.0 / (2 * 0.25)))
+    assert kernel[7, 9] == pytest.approx(math.exp(-4.0 / (2 * 0.25)))
+
+
+def test_num_mine_schedule():
+    cfg = LossConfig()
+    assert num_mine(0, cfg) == 64
+    assert num_mine(1000, cfg) == int(64 * 0.9)
+    assert num_mine(30000, cfg) == 5
+    values = [num_mine(s, cfg) for s in range(0, 40000, 500)]
+    assert values == sorted(values, reverse=True)
+    # int() truncation: 64 * 0.9^(s/1000) < 6 from s ~ 22.46k on (in the release's doubled
+    # counter), so M is 5 from there.
+    assert num_mine(22400, cfg) == 6 and num_mine(22500, cfg) == 5
+
+
+def test_warp_map_identity_and_shift():
+    values = torch.arange(36.0).view(1, 1, 6, 6)
+    assert torch.allclose(warp_map(values, _grid(6)), values)
+    shifted = warp_map(values, _grid(6, dx=1.0))
+    assert torch.allclose(shifted[0, 0, :, :5], values[0, 0, :, 1:])
+    assert torch.all(shifted[0, 0, :, 5] == 0)  # outside view j: zero padding
+
+
+def test_select_keypoints_strict_peaks_and_padding():
+    score = torch.zeros(1, 1, 40, 40)
+    score[0, 0, 10, 12] = 0.9
+    score[0, 0, 30, 25] = 0.5
+    score[0, 0, 20, 20] = score[0, 0, 20, 21] = 0.7  # a plateau: no strict peak
+    keypoints, valid = select_keypoints(score, 4)
+    assert valid.tolist() == [[True, True, False, False]]
+    assert keypoints[0, :2].tolist() == [[12, 10], [25, 30]]
+
+
+def test_virtual_target_places_gaussians_at_warped_peaks():
+    cfg = LossConfig(top_k=8)
+    score_j = torch.zeros(1, 1, 48, 48)
+    score_j[0, 0, 20, 24] = 0.8
+    vis = torch.ones(1, 48, 48, dtype=torch.bool)
+    target = virtual_target(score_j, _grid(48, dx=3.0), vis, cfg)  # pixel x of i is x+3 in j
+    assert target.max() == pytest.approx(1.0)
+    peak = (target[0, 0] == target.max()).nonzero().tolist()
+    assert peak == [[20, 21]]
+    assert target[0, 0, 20, 22] == pytest.approx(math.exp(-1.0 / 0.5))
+    vis[0, :, :30] = False  # the peak's region is not visible: no target there
+    assert virtual_target(score_j, _grid(48, dx=3.0), vis, cfg).max() == 0.0
+
+
+def test_image_loss_zero_when_score_matches_target():
+    cfg = LossConfig(top_k=8)
+    score_j = torch.zeros(1, 1, 48, 48)
+    score_j[0, 0, 20, 24] = 0.8
+    vis = torch.ones(1, 48, 48, dtype=torch.bool)
+    target = virtual_target(score_j, _grid(48), vis, cfg)
+    assert image_loss(target, score_j, _grid(48), vis, cfg).item() == pytest.approx(0.0)
+    assert image_loss(torch.zeros_like(target), score_j, _grid(48), vis, cfg).item() > 0
+
+
+def test_orientation_loss_zero_for_consistent_rotation():
+    angle = 0.7
+    theta_i = torch.rand(1, 16, 16) * 6.0 - 3.0
+    ori_i = torch.stack([torch.cos(theta_i), torch.sin(theta_i)], 1)
+    theta_j = theta_i + angle  # identity warp: the feature turned by `angle` in view j
+    ori_j = torch.stack([torch.cos(theta_j), torch.sin(theta_j)], 1)
+    vis = torch.ones(1, 16, 16, dtype=torch.bool)
+    angles = torch.full((1, 16, 16), angle)
+    assert orientation_loss(ori_i, ori_j, _grid(16), angles, vis).item() < 1e-10
+    assert orientation_loss(ori_i, ori_j, _grid(16), -angles, vis).item() > 0.1
+
+
+def test_scale_loss_zero_for_consistent_scales():
+    scale_i = torch.full((1, 1, 16, 16), 0.9)
+    scale_j = torch.full((1, 1, 16, 16), 1.2)
+    ratio = torch.full((1, 16, 16), 1.2 / 0.9)
+    vis = torch.ones(1, 16, 16, dtype=torch.bool)
+    args = (_grid(16), ratio, vis, 1 / math.sqrt(2), math.sqrt(2))
+    assert scale_loss(scale_i, scale_j, *args).item() < 1e-10
+    assert scale_loss(scale_i * 1.1, scale_j, *args).item() > 1e-3
+
+
+def test_triplet_mining_picks_among_hardest_negatives():
+    # Anchor k's positive is k; the hardest other positive for anchor 0 is 2.
+    anchors = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]])
+    positives = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [0.9, 0.1]]])
+    positives = positives / positives.norm(dim=-1, keepdim=True)
+    warped = torch.tensor([[[0.0, 0.0], [10.0, 0.0], [20.0, 0.0]]])
+    ones = torch.ones(1, 3, dtype=torch.bool)
+    branch = KeypointBranch(anchors, positives, warped, ones, ones)
+    cfg = LossConfig(init_num_mine=1, min_num_pickup=1, triplet_margin=1.0)
+    loss = triplet_loss(branch, 0, cfg, torch.Generator().manual_seed(0))
+    d_neg0 = float(((anchors[0, 0] - positives[0, 2]) ** 2).sum())  # hardest for anchor 0
+    d_neg1 = float(((anchors[0, 1] - positives[0, 2]) ** 2).sum())
+    d_neg2 = float(((anchors[0, 2] - positives[0, 1]) ** 2).sum())
+    d_pos2 = float(((anchors[0, 2] - positives[0, 2]) ** 2).sum())
+    expected = (max(0, 1 - d_neg0) + max(0, 1 - d_neg1) + max(0, 1 + d_pos2 - d_neg2)) / 3
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    # A geometric exclusion radius that covers keypoint 2 removes it as a negative for 0.
+    far = LossConfig(init_num_mine=1, min_num_pickup=1, hard_geom_thresh=25.0)
+    near_all = triplet_loss(branch, 0, far, torch.Generator().manual_seed(0))
+    assert near_all.item() != pytest.approx(loss.item())
