@@ -61,6 +61,7 @@ setup(
             'lfnet-export = lfnet_core.export:main',
             'lfnet-demo = lfnet_core.cli.demo:main',
             'lfnet-scenes = lfnet_core.scenes:main',
+            'lfnet-match-eval = lfnet_core.evaluation.cli:main',
             'frontend = lfnet_ros.frontend_node:main',
             'lfnet-frontend = lfnet_ros.frontend_node:main',
         ],

@@ -37,11 +37,13 @@ MAX_SIDE = 8192
 MAX_KEYPOINTS = 8192
 
 
-# Held to atol: the score map, orientations and descriptors. The soft scale is a softmax of
-# strength 100 over scales, so it amplifies float32 rounding ~100x: it gets SCALE_ATOL. Peak maps
-# are not compared value by value (a near-tie flips a peak); keypoint identity covers them.
-STRICT_KEYS = ('max_abs_score', 'max_abs_orientation', 'max_abs_keypoints_refined',
-               'max_abs_orientations', 'max_abs_descriptors')
+# Held to atol: the score map, and at keypoints the orientations and descriptors. The soft scale
+# is a softmax of strength 100 over scales, so it amplifies float32 rounding ~100x: it gets
+# SCALE_ATOL. The dense orientation map is reported, not held: where its raw 2-vector nearly
+# vanishes (away from keypoints) normalising it amplifies rounding past 1e-4. Peak maps are not
+# compared value by value (a near-tie flips a peak); keypoint identity covers them.
+STRICT_KEYS = ('max_abs_score', 'max_abs_keypoints_refined', 'max_abs_orientations',
+               'max_abs_descriptors')
 SCALE_ATOL = 1e-3
 
 

@@ -26,6 +26,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
+import yaml
 
 from lfnet_core.config import LFNetConfig
 from lfnet_core.model.lfnet import LFNet
@@ -57,8 +58,12 @@ class StepBatchSampler(Sampler):
 def load_config(path: str, overrides: Sequence[str] = ()) -> DictConfig:
     """Load a YAML config, merge dotted overrides (`train.lr=1e-4`), resolve it."""
     cfg = OmegaConf.load(path)
-    if overrides:
-        cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+    for override in overrides:
+        key, sep, value = override.partition('=')
+        if not sep or not key:
+            raise ValueError(f'override must be key=value, got {override!r}')
+        # OmegaConf.update understands list indices (data.train.sources.0.size=64).
+        OmegaConf.update(cfg, key, yaml.safe_load(value), merge=True, force_add=True)
     OmegaConf.resolve(cfg)
     known = {f.name for f in fields(LossConfig)}
     unknown = set(cfg.get('loss', {})) - known

@@ -51,6 +51,8 @@ def _onnx_model_for(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
         if not model.exists():
             raise BackendUnavailableError(f'no {model.dense.name} / {model.describe.name} in '
                                           f'{onnx_dir}; run lfnet-export --out {onnx_dir}')
+        if weights:
+            _check_onnx_matches_weights(model, weights)
         return model
     try:
         from lfnet_core.export import export_onnx, model_fingerprint
@@ -65,6 +67,23 @@ def _onnx_model_for(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
         LOG.info('exporting LF-Net to ONNX in %s (once per weights file)', folder)
         export_onnx(network, folder)
     return model
+
+
+def _check_onnx_matches_weights(model, weights: PathLike) -> None:
+    """Refuse an ONNX folder exported from other weights than the ones named."""
+    import onnx
+    try:
+        from lfnet_core.export import model_fingerprint
+        from lfnet_core.model.lfnet import load_lfnet
+    except ImportError:
+        LOG.warning('torch missing: cannot check that %s was exported from %s', model.dense,
+                    weights)
+        return
+    meta = {p.key: p.value for p in onnx.load(str(model.dense), load_external_data=False)
+            .metadata_props}
+    if meta.get('lfnet_fingerprint') != model_fingerprint(load_lfnet(weights)):
+        raise BackendUnavailableError(f'{model.dense} was not exported from {weights}; '
+                                      're-run lfnet-export with these weights')
 
 
 def _create_onnxruntime(weights: Optional[PathLike], onnx_dir: Optional[PathLike],

@@ -37,19 +37,18 @@ def prepare_image(image: np.ndarray) -> np.ndarray:
         raise ValueError(f'image must be a numpy array, got {type(image).__name__}')
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
-    if image.ndim == 3 and image.shape[2] == 3:
-        if image.dtype == np.uint8:
-            image = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
-        else:
-            image = image @ np.array([0.299, 0.587, 0.114], dtype=np.float64)
-    if image.ndim != 2:
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
         raise ValueError(f'image must be (H, W), (H, W, 1) or (H, W, 3), got {image.shape}')
     if image.dtype == np.uint8:
+        if image.ndim == 3:
+            image = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
         return np.ascontiguousarray(image, dtype=np.float32) / np.float32(255.0)
     if image.dtype == np.uint16:
-        return np.ascontiguousarray(image, dtype=np.float32) / np.float32(65535.0)
-    if image.dtype.kind != 'f':
-        raise ValueError(f'unsupported image dtype {image.dtype}')
+        image = image.astype(np.float32) / np.float32(65535.0)
+    elif image.dtype.kind != 'f':
+        raise ValueError(f'unsupported image dtype {image.dtype} (use uint8, uint16 or float)')
+    if image.ndim == 3:
+        image = image @ np.array([0.299, 0.587, 0.114], dtype=image.dtype)
     if image.size and not np.isfinite(image).all():
         raise ValueError('image contains NaN or inf')
     if image.size and (image.min() < -1e-3 or image.max() > 1.0 + 1e-3):

@@ -128,17 +128,17 @@ class LFNet(nn.Module):
             data = torch.load(str(path), map_location='cpu', weights_only=True)
         except Exception as exc:  # noqa: B902 - torch raises many types for corrupt files
             raise ValueError(f'cannot read LF-Net weights {path}: {exc}') from exc
-        if isinstance(data, dict) and 'state_dict' in data:
-            config = LFNetConfig.from_dict(data.get('config', {}))
-            state_dict = data['state_dict']
-        elif isinstance(data, dict):
-            config, state_dict = LFNetConfig(), data
-        else:
+        if not isinstance(data, dict):
             raise ValueError(f'{path} does not hold an LF-Net checkpoint dict')
-        model = cls(config)
         try:
+            if 'state_dict' in data:
+                config = LFNetConfig.from_dict(data.get('config', {}))
+                state_dict = data['state_dict']
+            else:
+                config, state_dict = LFNetConfig(), data
+            model = cls(config)
             model.load_state_dict(state_dict, strict=True)
-        except RuntimeError as exc:
+        except (RuntimeError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f'weights in {path} do not fit the LF-Net model: {exc}') from exc
         return model.to(device or 'cpu').eval()
 

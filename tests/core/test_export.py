@@ -206,7 +206,10 @@ SHARED_IMAGES = {
 }
 
 
-@pytest.mark.parametrize('name', sorted(SHARED_IMAGES))
+@pytest.mark.parametrize('name', [
+    'tum_fr3_cabinet', 'tum_fr2_desk_pair',
+    pytest.param('oxford_affine', marks=pytest.mark.slow),  # 850x680: ~10 s on 2 busy cores
+])
 def test_parity_shared_real_images(exported, onnx_backend, require_shared, name):
     path = SHARED_IMAGES[name](require_shared(name))
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -232,7 +235,7 @@ def test_cli_fixed_shape_export(exported, tmp_path, capsys):
     assert main(['--weights', str(weights), '--out', str(out), '--shape', '48x64',
                  '--top-k', '200']) == 0
     printed = capsys.readouterr().out
-    assert 'parity OK on 4 images' in printed
+    assert 'parity OK on 4 images' in printed  # the CLI's own check, on 48x64 resized images
     paths = OnnxModel.in_dir(out)
     assert paths.exists()
     for path in (paths.dense, paths.describe):

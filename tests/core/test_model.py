@@ -216,9 +216,6 @@ def test_extract_input_conventions_agree(model, astronaut):
         assert _agreement(result['keypoints'], reference['keypoints']) >= agreement
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG lfnet_core/inference/base.py prepare_image: (H, W, 3) uint16 is converted to float64 '
-    'grey before the uint16 branch, then rejected as a float image > 1'))
 def test_extract_uint16_colour(model, astronaut):
     colour = _crop(astronaut, 97, 131).astype(np.uint16) * 257
     _check_result(model.extract(colour, top_k=50), 97, 131, 50)

@@ -506,10 +506,5 @@ def test_scaled_size_mismatches_are_near_ties():
         assert abs((size / scale) % 1.0 - 0.5) < 1e-3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'BUG lfnet_core/ops/resize.py scaled_size: 20-bit fixed point is too coarse; differs '
-    'from int(size / s + 0.5) for (size, s) = (985, sqrt2) 696 vs 697, (2955, sqrt2), '
-    '(1807, 1.189), (3592, 1.189), (3636, 1.189), (3771, 0.841), (2174, 1/sqrt2), '
-    '(3159, 1/sqrt2)'))
 def test_scaled_size_equals_int_formula_up_to_4096():
     assert [(size, round(scale, 4)) for size, scale, _, _ in _scaled_size_mismatches()] == []

@@ -1,0 +1,220 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""One feature-extractor interface for LF-Net and OpenCV ORB, SIFT and AKAZE.
+
+Every method gets the same grey uint8 image (`to_grey_uint8`: OpenCV's RGB2GRAY for colour
+input, which is what the LF-Net backends do inside too) and the same keypoint budget K:
+
+- LF-Net: `Backend.extract(grey, top_k=K)`; 256-D unit float descriptors, metric 'l2'.
+- ORB: `cv2.ORB_create(nfeatures=K)`; 32-byte rBRIEF, metric 'hamming'.
+- SIFT: `cv2.SIFT_create(nfeatures=K, contrastThreshold=1e-5)`, the release's SIFT baseline
+  setting, so that SIFT always reaches K; 128-D float descriptors, metric 'l2'.
+- AKAZE: has no nfeatures; its detector threshold is lowered to 1e-4 and the K strongest
+  responses are kept before describing; 61-byte binary MLDB, metric 'hamming'.
+
+OpenCV can return more than K keypoints (AKAZE always, SIFT through equal-response ties and
+several orientations per location), so every OpenCV method is cut to the K strongest by response
+after `detectAndCompute`; a method may return fewer than K (ORB drops keypoints too close to the
+border, a blank image has none).
+Keypoints are sub-pixel (x, y) float32 with pixel centres at integer coordinates (OpenCV's
+convention too); they are not rounded.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+import os
+from typing import Optional, Union
+
+import cv2
+import numpy as np
+
+from lfnet_core.inference.base import prepare_image
+
+METHODS = ('lfnet', 'orb', 'sift', 'akaze')
+SIFT_CONTRAST_THRESHOLD = 1e-5
+AKAZE_THRESHOLD = 1e-4
+
+
+@dataclass(frozen=True, eq=False)
+class Features:
+    """Keypoints and descriptors of one image.
+
+    Attributes:
+        keypoints: (N, 2) float32 pixel (x, y).
+        descriptors: (N, D) float32 for metric 'l2', packed uint8 bits for 'hamming'.
+        scores: (N,) float32 detector response (higher is stronger), sorted decreasing.
+        metric: 'l2' or 'hamming', the distance `mutual_nearest_neighbours` must use.
+
+    """
+
+    keypoints: np.ndarray
+    descriptors: np.ndarray
+    scores: np.ndarray
+    metric: str
+
+    def __len__(self) -> int:
+        return int(self.keypoints.shape[0])
+
+
+def to_grey_uint8(image: np.ndarray) -> np.ndarray:
+    """Return the (H, W) uint8 grey image every method sees.
+
+    Args:
+        image: (H, W), (H, W, 1) or (H, W, 3) RGB; uint8, uint16 or float in [0, 1].
+
+    Returns:
+        (H, W) uint8, C-contiguous. uint8 RGB goes through cv2.COLOR_RGB2GRAY exactly as
+        `lfnet_core.inference.base.prepare_image` does, so LF-Net sees the same pixels.
+
+    """
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8:
+        if image.ndim == 3 and image.shape[2] == 3:
+            return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+        if image.ndim == 3 and image.shape[2] == 1:
+            return np.ascontiguousarray(image[:, :, 0])
+        if image.ndim == 2:
+            return np.ascontiguousarray(image)
+    grey = prepare_image(image)
+    return np.ascontiguousarray(np.clip(np.rint(grey * 255.0), 0, 255).astype(np.uint8))
+
+
+class FeatureExtractor(ABC):
+    """Detect and describe at most `top_k` keypoints in a grey image."""
+
+    name = 'abstract'
+    metric = 'l2'
+
+    def __init__(self, top_k: int) -> None:
+        if int(top_k) != top_k or top_k < 1:
+            raise ValueError(f'top_k: must be an integer >= 1, got {top_k}')
+        self.top_k = int(top_k)
+
+    @abstractmethod
+    def _extract(self, grey: np.ndarray) -> Features:
+        """Extract from a (H, W) uint8 grey image."""
+
+    def extract(self, image: np.ndarray) -> Features:
+        """Extract features from an image (converted with `to_grey_uint8` first).
+
+        Args:
+            image: (H, W) grey or (H, W, 3) RGB, uint8, uint16 or float in [0, 1].
+
+        Returns:
+            Features with N <= top_k keypoints, strongest first.
+
+        """
+        return self._extract(to_grey_uint8(image))
+
+
+def _empty(metric: str, dim: int) -> Features:
+    dtype = np.uint8 if metric == 'hamming' else np.float32
+    return Features(np.zeros((0, 2), np.float32), np.zeros((0, dim), dtype),
+                    np.zeros((0,), np.float32), metric)
+
+
+class _OpenCvExtractor(FeatureExtractor):
+    """Shared OpenCV path: detect and describe, then keep the K strongest by response."""
+
+    descriptor_dim = 0
+
+    def _detector(self):
+        raise NotImplementedError
+
+    def _extract(self, grey: np.ndarray) -> Features:
+        keypoints, descriptors = self._detector().detectAndCompute(grey, None)
+        if descriptors is None or not keypoints:
+            return _empty(self.metric, self.descriptor_dim)
+        xy = np.array([k.pt for k in keypoints], np.float32).reshape(-1, 2)
+        response = np.array([k.response for k in keypoints], np.float32)
+        order = np.argsort(-response, kind='stable')[:self.top_k]
+        dtype = np.uint8 if self.metric == 'hamming' else np.float32
+        return Features(xy[order], np.ascontiguousarray(descriptors[order], dtype=dtype),
+                        response[order], self.metric)
+
+
+class OrbExtractor(_OpenCvExtractor):
+    """ORB with nfeatures = K (its own Harris ranking picks the K)."""
+
+    name, metric, descriptor_dim = 'orb', 'hamming', 32
+
+    def _detector(self):
+        return cv2.ORB_create(nfeatures=self.top_k)
+
+
+class SiftExtractor(_OpenCvExtractor):
+    """SIFT with nfeatures = K and contrastThreshold = 1e-5 (the release's SIFT baseline)."""
+
+    name, metric, descriptor_dim = 'sift', 'l2', 128
+
+    def _detector(self):
+        return cv2.SIFT_create(nfeatures=self.top_k,
+                               contrastThreshold=SIFT_CONTRAST_THRESHOLD)
+
+
+class AkazeExtractor(_OpenCvExtractor):
+    """AKAZE (MLDB) with threshold 1e-4, the K strongest responses kept."""
+
+    name, metric, descriptor_dim = 'akaze', 'hamming', 61
+
+    def _detector(self):
+        return cv2.AKAZE_create(threshold=AKAZE_THRESHOLD)
+
+
+class LfnetExtractor(FeatureExtractor):
+    """LF-Net through an inference backend (`lfnet_core.inference.create_backend`)."""
+
+    name, metric = 'lfnet', 'l2'
+
+    def __init__(self, top_k: int, backend) -> None:
+        super().__init__(top_k)
+        self.backend = backend
+
+    def _extract(self, grey: np.ndarray) -> Features:
+        out = self.backend.extract(grey, top_k=self.top_k)
+        return Features(np.asarray(out['keypoints'], np.float32).reshape(-1, 2),
+                        np.ascontiguousarray(out['descriptors'], dtype=np.float32),
+                        np.asarray(out['scores'], np.float32), 'l2')
+
+
+def lfnet_is_untrained(weights: Optional[Union[str, os.PathLike]] = None) -> bool:
+    """Whether LF-Net would run with random weights (none given and none shipped)."""
+    if weights:
+        return False
+    try:
+        from lfnet_core.model.lfnet import DEFAULT_WEIGHTS
+    except ImportError:  # no torch: the same path, computed here
+        from pathlib import Path
+        DEFAULT_WEIGHTS = (Path(__file__).resolve().parent.parent / 'weights'  # noqa: N806
+                           / 'lfnet_default.pt')
+    return not DEFAULT_WEIGHTS.is_file()
+
+
+def make_extractor(name: str, top_k: int, backend: str = 'auto',
+                   weights: Optional[Union[str, os.PathLike]] = None,
+                   lfnet_backend=None) -> FeatureExtractor:
+    """Create the extractor of one method at budget `top_k`.
+
+    Args:
+        name: 'lfnet', 'orb', 'sift' or 'akaze'.
+        top_k: keypoint budget K (>= 1).
+        backend: LF-Net backend name for `create_backend` ('auto', 'onnxruntime', 'torch').
+        weights: LF-Net checkpoint (default: the shipped weights, else random ones).
+        lfnet_backend: an already created LF-Net `Backend` to reuse (overrides backend and
+            weights).
+
+    Returns:
+        The extractor.
+
+    """
+    if name == 'orb':
+        return OrbExtractor(top_k)
+    if name == 'sift':
+        return SiftExtractor(top_k)
+    if name == 'akaze':
+        return AkazeExtractor(top_k)
+    if name == 'lfnet':
+        if lfnet_backend is None:
+            from lfnet_core.inference import create_backend
+            lfnet_backend = create_backend(backend, weights=weights)
+        return LfnetExtractor(top_k, lfnet_backend)
+    raise ValueError(f'unknown method {name!r}; choose from {METHODS}')
