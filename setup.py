@@ -62,6 +62,7 @@ setup(
             'lfnet-demo = lfnet_core.cli.demo:main',
             'lfnet-scenes = lfnet_core.scenes:main',
             'lfnet-match-eval = lfnet_core.evaluation.cli:main',
+            'lfnet-train = training.train:main',
             'frontend = lfnet_ros.frontend_node:main',
             'lfnet-frontend = lfnet_ros.frontend_node:main',
         ],
