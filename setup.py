@@ -59,7 +59,8 @@ setup(
         'console_scripts': [
             'lfnet-extract = lfnet_core.cli.extract:main',
             'lfnet-export = lfnet_core.export:main',
-            'lfnet-demo = lfnet_core.cli.demo:main',
+            'lfnet-demo = lfnet_ros.demo:main',
+            'lfnet-pair-demo = lfnet_core.cli.demo:main',
             'lfnet-scenes = lfnet_core.scenes:main',
             'lfnet-match-eval = lfnet_core.evaluation.cli:main',
             'lfnet-train = training.train:main',

@@ -1,6 +1,6 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""`lfnet-demo`: LF-Net on the embedded default data (a generated RGB-D pair), no ROS needed.
+"""`lfnet-pair-demo`: LF-Net on the embedded default data (a generated RGB-D pair), no ROS needed.
 
 Renders a pair of views of the synthetic room with exact depth and poses, extracts LF-Net
 features, matches them (mutual nearest neighbour), checks every match against the true geometry
@@ -64,8 +64,9 @@ def run_pair_demo(out_dir: Path, backend_name: str = 'auto', weights: Optional[s
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of `lfnet-demo`."""
-    parser = argparse.ArgumentParser(prog='lfnet-demo', description=__doc__.split('\n')[0])
+    """Entry point of `lfnet-pair-demo`."""
+    parser = argparse.ArgumentParser(prog='lfnet-pair-demo',
+                                     description=__doc__.split('\n')[0])
     parser.add_argument('--out', default='out/demo', help='output folder')
     parser.add_argument('--backend', default='auto', choices=BACKEND_NAMES)
     parser.add_argument('--weights', help='checkpoint (.pt); default: the shipped weights')

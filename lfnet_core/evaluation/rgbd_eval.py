@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Matching score and relative-pose accuracy on TUM RGB-D sequences.
 
-Frames come from `training.datasets.tum.TumSequence` (depth in metres, K, camera-to-world
+Frames come from `lfnet_core.tum.TumSequence` (depth in metres, K, camera-to-world
 ground truth). Pairs are (i, i + gap) for i = 0, 1, ...; image 1 is frame i, image 2 frame
 i + gap, and T_1to2 = relative_pose(T_world_cam_i, T_world_cam_i+gap).
 
@@ -150,7 +150,7 @@ def evaluate_tum_sequence(sequence, extractor: FeatureExtractor, gap: int = 1,
         'mean_keypoints' over the distinct frames used}.
 
     """
-    from training.datasets.tum import TumSequence
+    from lfnet_core.tum import TumSequence
     if not isinstance(sequence, TumSequence):
         sequence = TumSequence(sequence)
     if int(gap) != gap or gap < 1:

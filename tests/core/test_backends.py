@@ -16,42 +16,14 @@ import onnx
 import pytest
 import skimage.data
 import torch
-from torch import nn
 
 from lfnet_core.config import LFNetConfig
-from lfnet_core.export import export_onnx, model_fingerprint, OnnxModel
+from lfnet_core.export import model_fingerprint, OnnxModel
 from lfnet_core.inference import (
     BackendUnavailableError, create_backend, default_cache_dir, OUTPUT_KEYS)
 from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
 from lfnet_core.model.lfnet import LFNet, load_lfnet
-
-
-def randomised_model(seed=0):
-    """Return a seeded LFNet with non-trivial orientation weights and BatchNorm statistics."""
-    torch.manual_seed(seed)
-    model = LFNet()
-    with torch.no_grad():
-        model.detector.ori_conv.weight.normal_(0.0, 0.2)
-        for module in model.modules():
-            if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 1.5)
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.2, 0.2)
-    return model.eval()
-
-
-def shared_export(tmp_path_factory, model):
-    """Export `model` (dynamic shapes) once per session; return (paths, weights file)."""
-    base = tmp_path_factory.getbasetemp() / f'lfnet_onnx_{model_fingerprint(model)[:16]}'
-    weights = base / 'weights.pt'
-    paths = OnnxModel.in_dir(base / 'onnx')
-    if not weights.is_file():
-        base.mkdir(parents=True, exist_ok=True)
-        model.save(weights)
-    if not paths.exists():
-        export_onnx(model, base / 'onnx')
-    return paths, weights
+from model_helpers import randomised_model, shared_export
 
 
 @pytest.fixture(scope='module')

@@ -15,7 +15,6 @@ import onnx
 import pytest
 import skimage.data
 import torch
-from torch import nn
 
 from lfnet_core.export import (
     check_parity, DENSE_INPUTS, DENSE_OUTPUTS, DESCRIBE_INPUTS, DESCRIBE_OUTPUTS, export_onnx,
@@ -24,37 +23,10 @@ from lfnet_core.inference.base import prepare_image, select_top_k
 from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
 from lfnet_core.inference.torch_backend import TorchBackend
 from lfnet_core.model.lfnet import LFNet
+from model_helpers import randomised_model, shared_export
 
 ATOL = 1e-4
 METADATA_KEYS = {'lfnet_config', 'lfnet_fingerprint', 'lfnet_input_shape'}
-
-
-def randomised_model(seed=0):
-    """Return a seeded LFNet with non-trivial orientation weights and BatchNorm statistics."""
-    torch.manual_seed(seed)
-    model = LFNet()
-    with torch.no_grad():
-        model.detector.ori_conv.weight.normal_(0.0, 0.2)
-        for module in model.modules():
-            if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 1.5)
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.2, 0.2)
-    return model.eval()
-
-
-def shared_export(tmp_path_factory, model):
-    """Export `model` (dynamic shapes) once per session; return (paths, weights file)."""
-    base = tmp_path_factory.getbasetemp() / f'lfnet_onnx_{model_fingerprint(model)[:16]}'
-    weights = base / 'weights.pt'
-    paths = OnnxModel.in_dir(base / 'onnx')
-    if not weights.is_file():
-        base.mkdir(parents=True, exist_ok=True)
-        model.save(weights)
-    if not paths.exists():
-        export_onnx(model, base / 'onnx')
-    return paths, weights
 
 
 @pytest.fixture(scope='module')

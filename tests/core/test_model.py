@@ -13,30 +13,15 @@ import numpy as np
 import pytest
 import skimage.data
 import torch
-from torch import nn
 
 from lfnet_core.config import LFNetConfig
 from lfnet_core.inference.base import OUTPUT_KEYS, prepare_image, select_top_k
 from lfnet_core.inference.torch_backend import TorchBackend
 from lfnet_core.model import DescriptorNet, DetectorNet, LFNet
+from model_helpers import randomised_model
 
 BORDER = 16
 SQRT2 = math.sqrt(2.0)
-
-
-def randomised_model(seed=0):
-    """Return a seeded LFNet with non-trivial orientation weights and BatchNorm statistics."""
-    torch.manual_seed(seed)
-    model = LFNet()
-    with torch.no_grad():
-        model.detector.ori_conv.weight.normal_(0.0, 0.2)
-        for module in model.modules():
-            if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 1.5)
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.2, 0.2)
-    return model.eval()
 
 
 @pytest.fixture(scope='module')

@@ -42,7 +42,7 @@ def test_losses_fall_on_a_fixed_batch():
             param.grad = grad
         opt_det.step()
         opt_desc.step()
-        history.append((float(losses['detector']), float(losses['descriptor'])))
+        history.append((float(losses['detector'].detach()), float(losses['descriptor'].detach())))
     first, last = history[:3], history[-3:]
     assert sum(h[0] for h in last) < sum(h[0] for h in first)
     assert sum(h[1] for h in last) < sum(h[1] for h in first)
