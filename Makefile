@@ -16,7 +16,7 @@ ROS_TEST_ENV := ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST \
 	FASTDDS_DEFAULT_PROFILES_FILE=$(CURDIR)/config/fastdds_shm.xml \
 	RMW_IMPLEMENTATION=rmw_fastrtps_cpp
 
-.PHONY: venv test demo lint clean distclean
+.PHONY: venv test demo eval lint clean distclean
 
 venv: $(STAMP)
 
@@ -32,6 +32,14 @@ test: venv
 
 demo: venv
 	$(BIN)/lfnet-demo --out out/demo
+
+# make eval DATA=<TUM folder>: convert it to out/eval/bag (a previous bag is deleted first),
+# then score it through the node with the ORB comparison into out/eval
+eval: venv
+	@test -n "$(DATA)" || { echo 'usage: make eval DATA=<TUM RGB-D folder>' >&2; exit 2; }
+	rm -rf out/eval/bag
+	$(BIN)/lfnet-bag-from-tum $(DATA) out/eval/bag
+	$(BIN)/lfnet-eval out/eval/bag --compare orb --out out/eval
 
 lint: venv
 	$(BIN)/python -m flake8 .

@@ -59,7 +59,11 @@ setup(
         'console_scripts': [
             'lfnet-extract = lfnet_core.cli.extract:main',
             'lfnet-export = lfnet_core.export:main',
+            'lfnet-build-engine = lfnet_core.engine:main',
             'lfnet-demo = lfnet_ros.demo:main',
+            'lfnet-bag-from-tum = lfnet_ros.bag_from_tum:main',
+            'lfnet-bag-play = lfnet_ros.bag_play:main',
+            'lfnet-eval = lfnet_ros.eval:main',
             'lfnet-pair-demo = lfnet_core.cli.demo:main',
             'lfnet-scenes = lfnet_core.scenes:main',
             'lfnet-match-eval = lfnet_core.evaluation.cli:main',

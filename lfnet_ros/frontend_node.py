@@ -61,6 +61,9 @@ PARAMETERS = {
     'weights': ('', 'LF-Net checkpoint path; empty: the shipped weights', None),
     'onnx_dir': ('', 'folder with lfnet-export output for onnxruntime; empty: export once', None),
     'backend': ('auto', 'inference backend: auto | tensorrt | onnxruntime | torch', None),
+    'engine_path': ('', 'TensorRT engines: folder with lfnet_dense.engine and '
+                    'lfnet_describe.engine (lfnet-build-engine EXPORT_DIR --out FOLDER); empty: '
+                    'the engine cache. Engines are only loaded, never built at start-up', None),
     'threads': (0, 'ONNX Runtime intra-op threads; 0: its default', (0, 256)),
     'resize_width': (0, 'network input width; 0 with resize_height 0: native size', (0, 8192)),
     'resize_height': (0, 'network input height; 0: native size', (0, 8192)),
@@ -118,7 +121,8 @@ class FrontendNode(Node):
                                 iterations=p['ransac_iterations'],
                                 min_inliers=p['ransac_min_inliers']))
         backend = create_backend(p['backend'], weights=p['weights'] or None,
-                                 onnx_dir=p['onnx_dir'] or None, threads=p['threads'] or None)
+                                 onnx_dir=p['onnx_dir'] or None, threads=p['threads'] or None,
+                                 engine_path=p['engine_path'] or None)
         self._frontend = Frontend(backend, config)
         self.get_logger().info(f'backend {backend.name}, top_k {config.top_k}')
 

@@ -100,20 +100,73 @@ def _create_onnxruntime(weights: Optional[PathLike], onnx_dir: Optional[PathLike
     return OnnxRuntimeBackend(_onnx_model_for(weights, onnx_dir, cache_dir), providers, threads)
 
 
-def _create_tensorrt() -> Backend:
+def _create_tensorrt(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
+                     cache_dir: Optional[PathLike], engine_path: Optional[PathLike],
+                     engine_cache_dir: Optional[PathLike], device: Optional[str]) -> Backend:
+    """Load prebuilt engines, never build them.
+
+    From `engine_path`, else the engine cache's entries for this model's ONNX files; both are
+    checked against the running TensorRT version and GPU.
+    """
     try:
         import tensorrt  # noqa: F401
     except ImportError as exc:
-        raise BackendUnavailableError('TensorRT is not installed (it needs an NVIDIA GPU host '
-                                      'with the tensorrt wheels or JetPack)') from exc
-    raise BackendUnavailableError('the TensorRT backend is not part of this release yet; use '
-                                  'onnxruntime (CUDA provider) on GPU hosts')
+        from lfnet_core.engine import INSTALL_HINT
+        raise BackendUnavailableError(INSTALL_HINT) from exc
+    try:
+        import torch
+    except ImportError as exc:
+        raise BackendUnavailableError('the TensorRT backend uses torch CUDA tensors as device '
+                                      'buffers; install torch with CUDA') from exc
+    if not torch.cuda.is_available():
+        raise BackendUnavailableError('TensorRT is installed but no CUDA GPU is usable '
+                                      '(torch.cuda.is_available() is False)')
+    from lfnet_core import engine as trt_engine
+    env = trt_engine.EngineEnvironment.detect()
+    try:
+        if engine_path:
+            dense, describe = trt_engine.engine_pair(engine_path)
+            sources = [None, None]
+            if onnx_dir:  # also check the engines against these ONNX files
+                sources = [Path(onnx_dir) / f'{stem}.onnx'
+                           for stem in trt_engine.GRAPH_FILES.values()]
+            records = [trt_engine.load_record(
+                path, env, trt_engine.file_sha256(source) if source else None)
+                for path, source in zip((dense, describe), sources)]
+            if weights:
+                _check_engine_matches_weights(records[0].lfnet_fingerprint, dense, weights)
+        else:
+            model = _onnx_model_for(weights, onnx_dir, cache_dir)
+            engines = trt_engine.ensure_engines(
+                {'dense': model.dense, 'describe': model.describe},
+                trt_engine.EngineCache(engine_cache_dir), env)
+            dense, describe = engines['dense'], engines['describe']
+    except trt_engine.EngineCacheError as exc:
+        if engine_path:
+            LOG.warning('TensorRT engine refused: %s', exc)
+        raise BackendUnavailableError(f'TensorRT: {exc}') from exc
+    from lfnet_core.inference.tensorrt_backend import TensorRTBackend
+    try:
+        return TensorRTBackend(dense, describe,
+                               device if device and device.startswith('cuda') else None)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise BackendUnavailableError(f'TensorRT engines {dense} and {describe} cannot run: '
+                                      f'{exc}') from exc
+
+
+def _check_engine_matches_weights(fingerprint: str, engine: Path, weights: PathLike) -> None:
+    from lfnet_core.export import model_fingerprint
+    from lfnet_core.model.lfnet import load_lfnet
+    if fingerprint != model_fingerprint(load_lfnet(weights)):
+        raise BackendUnavailableError(f'{engine} was not built from {weights}; rebuild it with '
+                                      'lfnet-build-engine from this export')
 
 
 def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
                    onnx_dir: Optional[PathLike] = None, device: Optional[str] = None,
-                   threads: Optional[int] = None,
-                   cache_dir: Optional[PathLike] = None) -> Backend:
+                   threads: Optional[int] = None, cache_dir: Optional[PathLike] = None,
+                   engine_path: Optional[PathLike] = None,
+                   engine_cache_dir: Optional[PathLike] = None) -> Backend:
     """Create an inference backend.
 
     Args:
@@ -121,9 +174,18 @@ def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
         weights: checkpoint path (default: the shipped weights).
         onnx_dir: folder with `lfnet-export` output; without it, ONNX Runtime exports the
             weights once into `cache_dir` (needs torch).
-        device: torch device for the torch backend ('cpu', 'cuda').
+        device: torch device for the torch backend ('cpu', 'cuda'); a 'cuda:N' also picks the
+            TensorRT device.
         threads: intra-op threads for ONNX Runtime (default: its own choice).
         cache_dir: where exported models are cached (default: `default_cache_dir()`).
+        engine_path: TensorRT engines: a folder with lfnet_dense.engine and
+            lfnet_describe.engine (from `lfnet-build-engine EXPORT_DIR --out FOLDER`); without
+            it, the engine cache is searched for engines of this model's ONNX files.
+        engine_cache_dir: the engine cache (default: `default_cache_dir() / 'tensorrt'`).
+
+    Engines are only loaded, never built here: build them with `lfnet-build-engine`. `auto`
+    takes TensorRT only when it is importable, a GPU is present and a matching engine exists;
+    else ONNX Runtime (CUDA provider when present, else CPU); else PyTorch.
 
     Raises:
         ValueError: unknown name.
@@ -137,9 +199,11 @@ def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
     if name == 'onnxruntime':
         return _create_onnxruntime(weights, onnx_dir, cache_dir, threads, use_cuda=True)
     if name == 'tensorrt':
-        return _create_tensorrt()
+        return _create_tensorrt(weights, onnx_dir, cache_dir, engine_path, engine_cache_dir,
+                                device)
     reasons = []
-    factories = (('tensorrt', _create_tensorrt),
+    factories = (('tensorrt', lambda: _create_tensorrt(weights, onnx_dir, cache_dir, engine_path,
+                                                       engine_cache_dir, device)),
                  ('onnxruntime', lambda: _create_onnxruntime(weights, onnx_dir, cache_dir,
                                                              threads, use_cuda=True)),
                  ('torch', lambda: _create_torch(weights, device)))
@@ -149,7 +213,13 @@ def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
         except BackendUnavailableError as exc:
             reasons.append(f'{backend_name}: {exc}')
             continue
-        LOG.info('backend auto -> %s%s', backend_name,
+        detail = ''
+        providers = getattr(backend, 'providers', None)
+        if providers:
+            detail = f' [{", ".join(providers)}]'
+            if 'CUDAExecutionProvider' not in providers:
+                detail += ' (CPU: no CUDAExecutionProvider; onnxruntime-gpu and a GPU needed)'
+        LOG.info('backend auto -> %s%s%s', backend_name, detail,
                  f' (passed over: {"; ".join(reasons)})' if reasons else '')
         return backend
     raise BackendUnavailableError('no backend can run: ' + '; '.join(reasons))
