@@ -84,3 +84,22 @@ def test_torchrun_two_gloo_processes(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = torch.load(out / 'checkpoints' / 'latest.pt', weights_only=True)
     assert data['step'] == 2
+
+
+@pytest.mark.parametrize('source', ['homography', 'tum'])
+def test_train_runs_on_each_data_source(source, tmp_path):
+    from lfnet_core.scenes import generate_sequence, write_tum
+
+    spec = {'type': source, 'size': 64}
+    if source == 'homography':
+        spec.update(num_pairs=4, seed=0)
+    else:
+        root = tmp_path / 'tum'
+        write_tum(generate_sequence(num_frames=4, width=160, height=120, seed=3), str(root))
+        spec.update(root=str(root), gap_range=[1, 2], min_overlap=0.2)
+    cfg = load_config(str(TINY), SMALL + [f'train.out_dir={tmp_path / "run"}',
+                                          'train.iterations=2', 'train.ckpt_every=2',
+                                          'train.val_every=2'])
+    cfg.data.train.sources = [spec]
+    out = train(cfg)
+    assert (out / 'checkpoints' / 'latest.pt').is_file()
