@@ -287,7 +287,16 @@ def evaluate_trajectory(groundtruth: Path, estimate: Path) -> Dict[str, object]:
         result['error'] = f'{est.num_poses} associated poses: too few to align'
         return result
     aligned = copy.deepcopy(est)
-    aligned.align(ref, correct_scale=False)
+    try:
+        aligned.align(ref, correct_scale=False)
+        result['ate_aligned'] = True
+    except Exception as exc:  # noqa: B902 - evo GeometryException: estimate barely moved
+        # A front-end that lost track on nearly every frame holds its pose, so the estimate
+        # is (almost) one point and SE(3) alignment is undefined: report the ATE unaligned
+        # (both trajectories start at the first camera) and say so.
+        result['ate_aligned'] = False
+        result['ate_alignment_error'] = str(exc)
+        aligned = copy.deepcopy(est)
     ape = metrics.APE(PoseRelation.translation_part)
     ape.process_data((ref, aligned))
     s = ape.get_all_statistics()
