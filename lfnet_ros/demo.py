@@ -54,6 +54,7 @@ environment used) and ``files``.
 """
 
 import argparse
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -62,7 +63,7 @@ import subprocess
 import sys
 import time
 from types import SimpleNamespace
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
@@ -120,6 +121,21 @@ def find_package_file(relative: str) -> Path:
         if path.is_file():
             return path
     raise FileNotFoundError(f'{relative} not found in {[str(p) for p in candidates]}')
+
+
+@contextlib.contextmanager
+def temporary_environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a block, then restore the old ones."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def ros_environment(environ: Mapping[str, str], pid: int) -> Dict[str, str]:
@@ -674,20 +690,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error('--top-k must be at least 1')
     if args.open_loop and args.rate <= 0:
         parser.error('--open-loop needs --rate > 0')
-    set_env = ros_environment(os.environ, os.getpid())
-    saved = {k: os.environ.get(k) for k in set_env}
-    os.environ.update(set_env)
     try:
-        summary = run_demo(args)
+        with temporary_environ(ros_environment(os.environ, os.getpid())):
+            summary = run_demo(args)
     except DemoError as exc:
         print(f'lfnet-demo: {exc}', file=sys.stderr)
         return 1
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     print(format_summary(summary))
     print(f'wrote {", ".join(summary["files"])} into {args.out}')
     return 0

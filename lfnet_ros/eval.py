@@ -825,19 +825,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     home = _writable_home(os.environ)
     if home:
         set_env['HOME'] = home
-    saved = {k: os.environ.get(k) for k in set_env}
-    os.environ.update(set_env)
     try:
-        report = run_eval(args)
+        with demo.temporary_environ(set_env):
+            report = run_eval(args)
     except (EvalError, demo.DemoError) as exc:
         print(f'lfnet-eval: {exc}', file=sys.stderr)
         return 1
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     print(format_report(report))
     print(f'wrote {", ".join(report["files"])} into {args.out}')
     return 0
