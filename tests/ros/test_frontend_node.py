@@ -2,9 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """The front-end node in its own process: colour, depth and camera info in; features, odom out."""
 
-import importlib.util
-import pathlib
-import sys
 
 import numpy as np
 import pytest
@@ -15,19 +12,8 @@ pytest.importorskip('torch', reason='the tests run the node with the torch backe
 
 from lfnet_core.scenes import generate_sequence  # noqa: E402
 from lfnet_ros import conversions as conv  # noqa: E402
+import ros_helpers as helpers  # noqa: E402
 
-
-def _load_helpers():
-    name = 'lfnet_ros_test_helpers'
-    if name not in sys.modules:
-        path = pathlib.Path(__file__).resolve().parent / 'helpers.py'
-        spec = importlib.util.spec_from_file_location(name, path)
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-helpers = _load_helpers()
 WIDTH, HEIGHT, FRAMES = 320, 240, 4
 KEYPOINT_FIELDS = ['u', 'v', 'x', 'y', 'z', 'scale', 'orientation', 'score', 'descriptor']
 MATCH_FIELDS = ['index0', 'index1', 'u0', 'v0', 'u1', 'v1', 'distance', 'inlier',

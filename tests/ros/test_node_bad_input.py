@@ -3,9 +3,6 @@
 """Bad input over real topics: the node counts and logs it, keeps running and reports it."""
 
 import copy
-import importlib.util
-import pathlib
-import sys
 
 import numpy as np
 import pytest
@@ -19,19 +16,8 @@ from std_msgs.msg import Header  # noqa: E402
 
 from lfnet_core.scenes import generate_sequence  # noqa: E402
 from lfnet_ros import conversions as conv  # noqa: E402
+import ros_helpers as helpers  # noqa: E402
 
-
-def _load_helpers():
-    name = 'lfnet_ros_test_helpers'
-    if name not in sys.modules:
-        path = pathlib.Path(__file__).resolve().parent / 'helpers.py'
-        spec = importlib.util.spec_from_file_location(name, path)
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-helpers = _load_helpers()
 WIDTH, HEIGHT = 320, 240
 
 
