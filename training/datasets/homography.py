@@ -5,7 +5,6 @@
 ``python -m training.datasets.homography OUT.png`` draws one pair with correspondences.
 """
 
-import argparse
 import math
 import os
 from pathlib import Path
@@ -193,21 +192,12 @@ class HomographyPairs(Dataset):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """CLI: draw one homography pair with correspondences to a PNG."""
-    from training.datasets.visualize import save_pair_png
-    parser = argparse.ArgumentParser(prog='python -m training.datasets.homography',
-                                     description=__doc__.split('\n')[0])
-    parser.add_argument('out', help='output PNG')
-    parser.add_argument('--index', type=int, default=0, help='pair index')
+    from training.datasets.visualize import pair_cli_parser, write_pair
+    parser = pair_cli_parser('python -m training.datasets.homography', __doc__.split('\n')[0])
     parser.add_argument('--seed', type=int, default=0, help='dataset seed')
-    parser.add_argument('--size', type=int, default=256, help='crop size')
-    parser.add_argument('--matches', type=int, default=50, help='correspondences to draw')
     args = parser.parse_args(argv)
     data = HomographyPairs(size=args.size, num_pairs=args.index + 1, seed=args.seed)
-    record = data[args.index]
-    save_pair_png(record, args.out, args.matches)
-    print(f"{record['name']}: visible {float(record['vis_0to1'].float().mean()):.2f}, "
-          f'wrote {args.out}')
-    return 0
+    return write_pair(data[args.index], args.out, args.matches)
 
 
 if __name__ == '__main__':

@@ -5,7 +5,6 @@
 ``python -m training.datasets.synthetic OUT.png`` draws one pair with correspondences.
 """
 
-import argparse
 import functools
 import math
 from typing import Dict, Optional, Sequence, Tuple
@@ -121,22 +120,13 @@ class SyntheticPairs(Dataset):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """CLI: draw one synthetic pair with correspondences to a PNG."""
-    from training.datasets.visualize import save_pair_png
-    parser = argparse.ArgumentParser(prog='python -m training.datasets.synthetic',
-                                     description=__doc__.split('\n')[0])
-    parser.add_argument('out', help='output PNG')
-    parser.add_argument('--index', type=int, default=0, help='pair index')
+    from training.datasets.visualize import pair_cli_parser, write_pair
+    parser = pair_cli_parser('python -m training.datasets.synthetic', __doc__.split('\n')[0])
     parser.add_argument('--seed', type=int, default=0, help='dataset seed')
-    parser.add_argument('--size', type=int, default=256, help='crop size')
     parser.add_argument('--max-degree', type=float, default=180.0, help='rotation augmentation')
-    parser.add_argument('--matches', type=int, default=50, help='correspondences to draw')
     args = parser.parse_args(argv)
     data = SyntheticPairs(args.index + 1, args.size, args.seed, max_degree=args.max_degree)
-    record = data[args.index]
-    save_pair_png(record, args.out, args.matches)
-    print(f"{record['name']}: visible {float(record['vis_0to1'].float().mean()):.2f}, "
-          f'wrote {args.out}')
-    return 0
+    return write_pair(data[args.index], args.out, args.matches)
 
 
 if __name__ == '__main__':

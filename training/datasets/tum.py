@@ -5,7 +5,6 @@
 ``python -m training.datasets.tum ROOT OUT.png`` draws one pair with correspondences.
 """
 
-import argparse
 import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -138,22 +137,14 @@ class TumPairs(Dataset):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """CLI: draw one TUM pair with correspondences to a PNG."""
-    from training.datasets.visualize import save_pair_png
-    parser = argparse.ArgumentParser(prog='python -m training.datasets.tum',
-                                     description=__doc__.split('\n')[0])
-    parser.add_argument('root', help='TUM sequence folder')
-    parser.add_argument('out', help='output PNG')
-    parser.add_argument('--index', type=int, default=0, help='pair index')
-    parser.add_argument('--size', type=int, default=256, help='crop size')
+    from training.datasets.visualize import pair_cli_parser, write_pair
+    parser = pair_cli_parser('python -m training.datasets.tum', __doc__.split('\n')[0],
+                             before_out=[('root', 'TUM sequence folder')])
     parser.add_argument('--no-augment', action='store_true', help='no rotation / scale')
-    parser.add_argument('--matches', type=int, default=50, help='correspondences to draw')
     args = parser.parse_args(argv)
     data = TumPairs(args.root, args.size, augment=not args.no_augment)
-    record = data[args.index % len(data)]
-    save_pair_png(record, args.out, args.matches)
-    print(f"{record['name']} ({len(data)} pairs): visible "
-          f"{float(record['vis_0to1'].float().mean()):.2f}, wrote {args.out}")
-    return 0
+    return write_pair(data[args.index % len(data)], args.out, args.matches,
+                      f' ({len(data)} pairs)')
 
 
 if __name__ == '__main__':

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Draw a pair record: both images side by side with random correspondences, plus a warp check."""
 
+import argparse
 from pathlib import Path
-from typing import Dict, Union
+from typing import Dict, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -70,3 +71,28 @@ def save_pair_png(record: Dict[str, object], path: Union[str, Path],
     if not cv2.imwrite(str(path), draw_pair(record, num_matches)):
         raise OSError(f'could not write {path}')
     return path
+
+
+def pair_cli_parser(prog: str, description: str,
+                    before_out: Sequence[Tuple[str, str]] = ()) -> argparse.ArgumentParser:
+    """Arguments every `python -m training.datasets.<name>` visualiser shares.
+
+    `before_out` lists (name, help) positionals that come before the output PNG (TUM's ROOT).
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    for name, text in before_out:
+        parser.add_argument(name, help=text)
+    parser.add_argument('out', help='output PNG')
+    parser.add_argument('--index', type=int, default=0, help='pair index')
+    parser.add_argument('--size', type=int, default=256, help='crop size')
+    parser.add_argument('--matches', type=int, default=50, help='correspondences to draw')
+    return parser
+
+
+def write_pair(record: Dict[str, object], out: Union[str, Path], num_matches: int,
+               label: str = '') -> int:
+    """Draw a record's correspondences into `out`, print what was written; exit status 0."""
+    save_pair_png(record, out, num_matches)
+    print(f"{record['name']}{label}: visible {float(record['vis_0to1'].float().mean()):.2f}, "
+          f'wrote {out}')
+    return 0
