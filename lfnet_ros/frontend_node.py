@@ -18,10 +18,14 @@ block on inference) and one plain worker thread takes the newest frame from a
 Diagnostics counters: ``dropped.<reason>`` with reasons ``color_invalid`` (encoding, step or
 data length), ``size_change`` (first frame of a new image size; a second one in a row is
 accepted and tracking restarts), ``out_of_order`` / ``depth_out_of_order`` (stamp not newer),
-``superseded`` (a newer frame won), ``depth_invalid`` (depth message unreadable; the colour
-frame goes on alone), ``depth_unmatched``, ``camera_info_invalid``, ``processing_error``;
+``stamp_jump`` / ``depth_stamp_jump`` (more than ``max_stamp_jump`` ahead; a second frame on
+the new timeline is accepted and tracking restarts: ``events.time_jump``), ``too_large`` (more
+than ``max_image_pixels`` at the network input), ``superseded`` (a newer frame won),
+``depth_invalid`` (depth message unreadable; the colour frame goes on alone),
+``depth_unmatched``, ``camera_info_invalid``, ``processing_error``;
 ``degraded.<reason>`` (processed without 3D): ``no_depth``, ``depth_empty`` (no valid pixel),
-``depth_size_mismatch``, ``no_camera_info``, ``camera_info_size_mismatch``.
+``depth_size_mismatch``, ``no_camera_info``, ``camera_info_size_mismatch``;
+``events.<name>``: ``time_jump`` (tracking restarted after a stamp jump), ``tracking_lost``.
 """
 
 import sys
@@ -85,6 +89,10 @@ PARAMETERS = {
     'sync_slop': (0.02, 'max colour/depth stamp difference (s); also how long colour waits '
                   'for depth before it is processed alone', (0.0, 1.0)),
     'use_depth': (True, 'subscribe to depth and estimate odometry', None),
+    'max_stamp_jump': (5.0, 'largest forward stamp step (s) accepted without confirmation by '
+                       'the next frame (see the module doc); 0: off', (0.0, 1e6)),
+    'max_image_pixels': (3840 * 2160, 'larger network inputs (native size, or resize_*) are '
+                         'dropped as too_large', (1, 1 << 30)),
 }
 
 
@@ -127,7 +135,8 @@ class FrontendNode(Node):
         self.get_logger().info(f'backend {backend.name}, top_k {config.top_k}')
 
         self._stats = FrontendStats()
-        self._sync = ApproximateSync(p['sync_slop'], use_depth=p['use_depth'])
+        self._sync = ApproximateSync(p['sync_slop'], use_depth=p['use_depth'],
+                                     max_jump=p['max_stamp_jump'])
         self._slot: LatestSlot[SyncedFrame] = LatestSlot()
         self._K: Optional[np.ndarray] = None
         self._K_size = (0, 0)
@@ -172,6 +181,13 @@ class FrontendNode(Node):
                                       throttle_duration_sec=THROTTLE_S)
             return
         size = image.shape[:2]
+        pixels = self._p['resize_width'] * self._p['resize_height'] or size[0] * size[1]
+        if pixels > self._p['max_image_pixels']:
+            self._stats.drop('too_large')
+            self.get_logger().warning(f'colour image {size[1]}x{size[0]} dropped: more than '
+                                      f'max_image_pixels {self._p["max_image_pixels"]}',
+                                      throttle_duration_sec=THROTTLE_S)
+            return
         if self._size is not None and size != self._size and size != self._candidate_size:
             self._candidate_size = size
             self._stats.drop('size_change')
@@ -247,8 +263,14 @@ class FrontendNode(Node):
         header, image = item.color
         self._stats.latency('queue', time.monotonic() - item.received)
         depth, K = self._depth_and_K(item, image.shape[:2])
+        if item.restart:  # the stamps jumped: do not match across the jump
+            self._stats.event('time_jump')
+            self._frontend.reset()
+            self._prev = None
         prev = self._prev
         result = self._frontend.process(Frame(image, item.stamp_ns * 1e-9, depth, K))
+        if result.tracking == 'lost':
+            self._stats.event('tracking_lost')
         self._prev = (header, result.keypoints)
         self._tracking = result.tracking
 
@@ -272,6 +294,8 @@ class FrontendNode(Node):
         for stage, seconds in result.timings.items():
             self._stats.latency(stage, seconds)
         self._stats.latency('end_to_end', now - item.received)
+        # What the node adds to the core pipeline: conversion, sync, queueing, publishing.
+        self._stats.latency('overhead', now - item.received - result.timings['total'])
 
     def _publish_odom(self, header, result, prev_header) -> None:
         ok = result.tracking in ('ok', 'init')

@@ -9,7 +9,8 @@ stable order:
 * ``frames_in``, ``frames_processed``: colour messages received / frames processed (totals).
 * ``rate_in_hz``, ``rate_processed_hz``: over the last ``window`` seconds.
 * ``dropped_total`` and ``dropped.<reason>``: frames (or depth messages) thrown away;
-  ``degraded.<reason>``: frames processed without 3D. Reasons are listed in the node docstring.
+  ``degraded.<reason>``: frames processed without 3D; ``events.<name>``: other counted events
+  (tracking lost, restarts). Reasons and names are listed in the node docstring.
 * ``latency.<stage>.p50_ms`` / ``.p90_ms``: per front-end stage (the FrameResult timings) plus
   ``queue`` (arrival to worker start) and ``end_to_end`` (arrival to outputs published), over
   the last ``latency_window`` frames.
@@ -56,6 +57,7 @@ class FrontendStats:
         self.frames_processed = 0
         self.dropped: Counter[str] = collections.Counter()
         self.degraded: Counter[str] = collections.Counter()
+        self.events: Counter[str] = collections.Counter()
         self._rate_in = RateMeter(window)
         self._rate_out = RateMeter(window)
         self._latency: Dict[str, Deque[float]] = {}
@@ -91,6 +93,11 @@ class FrontendStats:
         with self._lock:
             self.degraded[reason] += 1
 
+    def event(self, name: str) -> None:
+        """Count one occurrence of ``name``, reported as ``events.<name>``."""
+        with self._lock:
+            self.events[name] += 1
+
     def latency(self, stage: str, seconds: float) -> None:
         """Record one latency sample for ``stage``."""
         with self._lock:
@@ -111,6 +118,7 @@ class FrontendStats:
             ]
             values += [(f'dropped.{k}', str(v)) for k, v in sorted(self.dropped.items())]
             values += [(f'degraded.{k}', str(v)) for k, v in sorted(self.degraded.items())]
+            values += [(f'events.{k}', str(v)) for k, v in sorted(self.events.items())]
             for stage in sorted(self._latency):
                 samples = np.asarray(self._latency[stage]) * 1e3
                 p50, p90 = np.percentile(samples, [50, 90])

@@ -6,14 +6,22 @@ Colour/depth pairing by approximate time, and the newest-frame slot (no ROS impo
 :class:`ApproximateSync` pairs each colour message with the buffered depth message whose stamp is
 nearest, if it lies within ``slop``. A colour message that finds no depth waits at most ``wait``
 seconds of wall time (default: ``slop``) and is then released alone (depth ``None``), so the
-front-end keeps running when depth stops. Stamps that are not newer than the last one on their
-stream are dropped and counted. :class:`LatestSlot` hands the newest frame to a worker thread and
-counts every frame it overwrites.
+front-end keeps running when depth stops. :class:`LatestSlot` hands the newest frame to a worker
+thread and counts every frame it overwrites.
+
+Time jumps (:class:`StampTimeline`, one per stream): a stamp must be newer than the last accepted
+one and at most ``max_jump`` seconds ahead of it. A stamp that breaks the rule is dropped and
+counted, and remembered as a candidate: when the next stamp continues the candidate's timeline
+(newer than it, within ``max_jump``), the stream is taken to have jumped (a looping bag, a
+restarted driver, a clock step) and restarts there; that frame is released with ``restart``
+set, so the front-end re-initialises instead of matching across the jump. A single stale,
+duplicated or far-future stamp therefore costs one frame and never wedges the stream.
 
 Drop counters (``ApproximateSync.drops`` / ``LatestSlot.dropped``):
 
 * ``out_of_order``: colour stamp not newer than the previous colour (or released) stamp.
-* ``depth_out_of_order``: depth stamp not newer than the previous depth stamp.
+* ``stamp_jump``: colour stamp more than ``max_jump`` ahead of the previous one.
+* ``depth_out_of_order`` / ``depth_stamp_jump``: the same for depth.
 * ``superseded``: a colour frame passed over because a newer one was ready first (in the sync
   or, for ``LatestSlot``, replaced before the worker took it).
 * ``depth_unmatched``: a depth message that never found a colour partner within ``slop``.
@@ -36,20 +44,58 @@ class SyncedFrame:
     depth: Any = None
     depth_stamp_ns: Optional[int] = None
     received: float = 0.0  # wall time (caller's clock) when the colour message arrived
+    restart: bool = False  # first frame after a time jump: the front-end must re-initialise
+
+
+class StampTimeline:
+    """Accept increasing stamps of one stream; confirm a time jump with a second stamp.
+
+    :meth:`check` returns ``'ok'``, ``'restart'`` (the stamp confirms a jump: accepted, the
+    stream starts over there), ``'out_of_order'`` (not newer) or ``'stamp_jump'`` (more than
+    ``max_jump_ns`` ahead; ``max_jump_ns`` <= 0 disables this check). Not thread-safe.
+    """
+
+    def __init__(self, max_jump_ns: int = 0) -> None:
+        self.max_jump_ns = int(max_jump_ns)
+        self.last: Optional[int] = None
+        self._candidate: Optional[int] = None
+
+    def _follows(self, previous: int, stamp_ns: int) -> bool:
+        return previous < stamp_ns and (self.max_jump_ns <= 0 or
+                                        stamp_ns - previous <= self.max_jump_ns)
+
+    def check(self, stamp_ns: int) -> str:
+        """Classify ``stamp_ns`` (see the class doc); accepted stamps become ``last``."""
+        if self.last is None or self._follows(self.last, stamp_ns):
+            verdict = 'ok'
+        elif self._candidate is not None and self._follows(self._candidate, stamp_ns):
+            verdict = 'restart'
+        else:
+            self._candidate = stamp_ns
+            return 'out_of_order' if stamp_ns <= self.last else 'stamp_jump'
+        self.last, self._candidate = stamp_ns, None
+        return verdict
+
+    def reset(self) -> None:
+        """Forget the stream: the next stamp is accepted whatever it is."""
+        self.last = self._candidate = None
 
 
 class ApproximateSync:
     """Pair colour and depth by nearest stamp within ``slop``; release colour alone after ``wait``.
 
     Thread-safe. ``now`` arguments are wall-clock seconds from one monotonic clock of the caller.
+    ``max_jump`` (seconds, 0: off) bounds how far a stamp may jump ahead (see the module doc).
     """
 
     def __init__(self, slop: float = 0.02, use_depth: bool = True, queue_size: int = 10,
-                 wait: Optional[float] = None) -> None:
+                 wait: Optional[float] = None, max_jump: float = 0.0) -> None:
         if slop < 0:
             raise ValueError(f'slop must be >= 0, got {slop}')
         if queue_size < 1:
             raise ValueError(f'queue_size must be >= 1, got {queue_size}')
+        if not max_jump >= 0:
+            raise ValueError(f'max_jump must be >= 0, got {max_jump}')
         self.slop_ns = int(round(slop * 1e9))
         self.wait = slop if wait is None else float(wait)
         self.use_depth = use_depth
@@ -57,8 +103,9 @@ class ApproximateSync:
         self._colors: Deque[SyncedFrame] = collections.deque()
         self._depths: Deque[Tuple[int, Any]] = collections.deque()
         self._queue_size = queue_size
-        self._last_color_ns: Optional[int] = None
-        self._last_depth_ns: Optional[int] = None
+        self.max_jump_ns = int(round(max_jump * 1e9))
+        self._color_line = StampTimeline(self.max_jump_ns)
+        self._depth_line = StampTimeline(self.max_jump_ns)
         self._lock = threading.Lock()
 
     @property
@@ -70,11 +117,13 @@ class ApproximateSync:
     def add_color(self, stamp_ns: int, color: Any, now: float) -> List[SyncedFrame]:
         """Add a colour message; return the frames released by it (oldest first, usually 0-1)."""
         with self._lock:
-            if self._last_color_ns is not None and stamp_ns <= self._last_color_ns:
-                self.drops['out_of_order'] += 1
+            verdict = self._color_line.check(stamp_ns)
+            if verdict in ('out_of_order', 'stamp_jump'):
+                self.drops[verdict] += 1
                 return []
-            self._last_color_ns = stamp_ns
-            frame = SyncedFrame(stamp_ns, color, received=now)
+            frame = SyncedFrame(stamp_ns, color, received=now, restart=verdict == 'restart')
+            if frame.restart:
+                self._restart_at(stamp_ns)
             if not self.use_depth:
                 return [frame]
             self._colors.append(frame)
@@ -90,10 +139,10 @@ class ApproximateSync:
         with self._lock:
             if not self.use_depth:
                 return []
-            if self._last_depth_ns is not None and stamp_ns <= self._last_depth_ns:
-                self.drops['depth_out_of_order'] += 1
+            verdict = self._depth_line.check(stamp_ns)
+            if verdict in ('out_of_order', 'stamp_jump'):
+                self.drops[f'depth_{verdict}'] += 1
                 return []
-            self._last_depth_ns = stamp_ns
             self._depths.append((stamp_ns, depth))
             while len(self._depths) > self._queue_size:
                 self._depths.popleft()
@@ -112,9 +161,22 @@ class ApproximateSync:
         with self._lock:
             self._colors.clear()
             self._depths.clear()
-            self._last_color_ns = self._last_depth_ns = None
+            self._color_line.reset()
+            self._depth_line.reset()
 
     # ------------------------------------------------------------------ internals (locked)
+
+    def _restart_at(self, stamp_ns: int) -> None:
+        """Colour jumped to ``stamp_ns``: drop what belongs to the old timeline."""
+        self.drops['superseded'] += len(self._colors)
+        self._colors.clear()
+        window = self.max_jump_ns if self.max_jump_ns > 0 else self.slop_ns
+        kept = [(ns, d) for ns, d in self._depths if abs(ns - stamp_ns) <= window]
+        self.drops['depth_unmatched'] += len(self._depths) - len(kept)
+        self._depths = collections.deque(kept)
+        if self._depth_line.last is not None and \
+                abs(self._depth_line.last - stamp_ns) > window:
+            self._depth_line.reset()
 
     def _pair_buffered(self) -> List[SyncedFrame]:
         """Pair the newest colour that has a depth within slop; drop older colours and depths."""
@@ -172,11 +234,16 @@ class LatestSlot(Generic[T]):
         self.dropped = 0  # items overwritten before the worker took them
 
     def put(self, item: T) -> bool:
-        """Store ``item``; return True when it overwrote an item that was never taken."""
+        """Store ``item``; return True when it overwrote an item that was never taken.
+
+        A ``restart`` flag set on the overwritten item is carried over to ``item``.
+        """
         with self._cond:
             replaced = self._item is not None
             if replaced:
                 self.dropped += 1
+                if getattr(self._item, 'restart', False):
+                    item.restart = True
             self._item = item
             self._cond.notify()
             return replaced

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from lfnet_ros.stats import FrontendStats, RateMeter
-from lfnet_ros.sync import ApproximateSync, LatestSlot
+from lfnet_ros.sync import ApproximateSync, LatestSlot, StampTimeline, SyncedFrame
 
 MS = 1_000_000  # nanoseconds
 
@@ -65,6 +65,58 @@ def test_out_of_order_stamps_are_dropped_and_counted():
     assert sync.pending == 1
 
 
+def test_stamp_timeline_drops_single_anomalies_and_confirms_jumps():
+    line = StampTimeline(max_jump_ns=1000 * MS)
+    assert [line.check(s * MS) for s in (100, 133)] == ['ok', 'ok']
+    assert line.check(133 * MS) == 'out_of_order'  # duplicate
+    assert line.check(50 * MS) == 'out_of_order'  # one stale frame
+    assert line.check(166 * MS) == 'ok' and line.last == 166 * MS  # the stream goes on
+    assert line.check(10_000_000 * MS) == 'stamp_jump'  # far in the future, alone
+    assert line.check(200 * MS) == 'ok'  # ... and the stream goes on
+    assert line.check(10 * MS) == 'out_of_order'
+    assert line.check(43 * MS) == 'restart' and line.last == 43 * MS  # a loop: new timeline
+    assert line.check(76 * MS) == 'ok'
+    assert line.check(5000 * MS) == 'stamp_jump'
+    assert line.check(5033 * MS) == 'restart'  # a confirmed forward jump
+    assert line.check(5033 * MS) == 'out_of_order' and line.check(5033 * MS) == 'out_of_order'
+    assert line.check(5066 * MS) == 'ok'  # a repeated duplicate never confirms itself
+    unbounded = StampTimeline(0)
+    assert [unbounded.check(s * MS) for s in (1, 10_000_000)] == ['ok', 'ok']
+
+
+def test_time_jumps_restart_the_sync_and_flag_the_frame():
+    sync = ApproximateSync(slop=0.005, max_jump=1.0)
+    for stamp in (100, 133):
+        sync.add_depth(stamp * MS, 'd', now=0.0)
+        assert [f.restart for f in sync.add_color(stamp * MS, 'c', now=0.0)] == [False]
+    # a looping bag: depth and colour start over at 0 ms
+    assert sync.add_depth(0, 'd', now=0.0) == [] and sync.add_color(0, 'c', now=0.0) == []
+    assert sync.drops['out_of_order'] == 1 and sync.drops['depth_out_of_order'] == 1
+    assert sync.add_depth(33 * MS, 'd', now=0.0) == []
+    frames = sync.add_color(33 * MS, 'c', now=0.0)
+    assert _stamps(frames) == [(33 * MS, 33 * MS)] and frames[0].restart
+    frames = sync.add_color(66 * MS, 'c', now=0.0) + sync.add_depth(66 * MS, 'd', now=0.0)
+    assert _stamps(frames) == [(66 * MS, 66 * MS)] and not frames[0].restart
+    # colour jumps first: the old timeline's depth is dropped, the depth stream follows
+    sync.add_depth(99 * MS, 'old', now=0.0)
+    assert sync.add_color(9000 * MS, 'c', now=0.0) == []
+    assert sync.drops['stamp_jump'] == 1
+    assert sync.add_color(9033 * MS, 'c', now=0.0) == []  # restart, waits for depth
+    assert sync.drops['depth_unmatched'] >= 1
+    frames = sync.add_depth(9033 * MS, 'd', now=0.0)
+    assert _stamps(frames) == [(9033 * MS, 9033 * MS)] and frames[0].restart
+    with pytest.raises(ValueError):
+        ApproximateSync(max_jump=-1.0)
+
+
+def test_latest_slot_carries_the_restart_flag():
+    slot = LatestSlot()
+    slot.put(SyncedFrame(1, 'a', restart=True))
+    slot.put(SyncedFrame(2, 'b'))
+    frame = slot.take(timeout=0.0)
+    assert frame.stamp_ns == 2 and frame.restart
+
+
 def test_newest_pairable_colour_wins_and_older_are_superseded():
     sync = ApproximateSync(slop=0.005, queue_size=3)
     for stamp in (100, 133, 166):
@@ -117,6 +169,7 @@ def test_stats_report_keys():
     stats.drop('color_invalid', 2)
     stats.set_drops('superseded', 4)
     stats.degrade('no_depth')
+    stats.event('tracking_lost')
     for ms in range(1, 11):
         stats.latency('total', ms / 1e3)
     values = dict(stats.report(now=1.0))
@@ -124,7 +177,7 @@ def test_stats_report_keys():
     assert float(values['rate_in_hz']) == pytest.approx(10.0)
     assert values['dropped_total'] == '7'
     assert values['dropped.color_invalid'] == '3' and values['dropped.superseded'] == '4'
-    assert values['degraded.no_depth'] == '1'
+    assert values['degraded.no_depth'] == '1' and values['events.tracking_lost'] == '1'
     assert float(values['latency.total.p50_ms']) == pytest.approx(5.5)
     assert float(values['latency.total.p90_ms']) == pytest.approx(9.1)
 
