@@ -233,7 +233,7 @@ def fields_to_dtype(fields: list, point_step: int) -> np.dtype:
     Return the structured dtype (itemsize ``point_step``) that reads the given fields.
 
     Raises:
-        ConversionError: an unknown datatype.
+        ConversionError: an unknown datatype, or fields that do not fit ``point_step``.
 
     """
     names, formats, offsets = [], [], []
@@ -244,8 +244,11 @@ def fields_to_dtype(fields: list, point_step: int) -> np.dtype:
         names.append(field.name)
         formats.append((base, (field.count,)) if field.count > 1 else base)
         offsets.append(field.offset)
-    return np.dtype({'names': names, 'formats': formats, 'offsets': offsets,
-                     'itemsize': point_step})
+    try:
+        return np.dtype({'names': names, 'formats': formats, 'offsets': offsets,
+                         'itemsize': point_step})
+    except (TypeError, ValueError) as exc:  # overlapping/duplicate fields, too small a step
+        raise ConversionError(f'point fields do not fit point_step {point_step}: {exc}') from None
 
 
 def array_to_cloud(points: np.ndarray, header: Header) -> PointCloud2:

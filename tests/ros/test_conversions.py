@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip('sensor_msgs.msg', reason='sensor_msgs is not importable')
 
-from sensor_msgs.msg import CameraInfo, Image, PointField  # noqa: E402
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
 from lfnet_ros import conversions as conv  # noqa: E402
@@ -133,6 +133,57 @@ def test_fuzzed_image_messages_only_raise_conversion_error(encoding, height, wid
         except conv.ConversionError:
             continue
         assert out.shape[:2] == (height, width)
+
+
+_UINT32 = st.one_of(st.integers(0, 16), st.integers(0, 2**32 - 1))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(encoding=st.sampled_from(sorted(conv.IMAGE_ENCODINGS) + ['bgr16', '8UC1', 'rgb8 ']),
+       height=_UINT32, width=_UINT32, step=_UINT32, is_bigendian=st.integers(0, 255),
+       data=st.binary(max_size=600),
+       depth_scale=st.floats(allow_nan=True, allow_infinity=True))
+def test_fuzzed_huge_fields_and_scales_only_raise_conversion_error(
+        encoding, height, width, step, is_bigendian, data, depth_scale):
+    """Fields up to 2**32 - 1 (products overflow int32/int64 arithmetic if done carelessly)."""
+    msg = Image(height=height, width=width, encoding=encoding, is_bigendian=is_bigendian,
+                step=step, data=data)
+    for convert in (conv.image_to_array, conv.color_to_rgb,
+                    lambda m: conv.depth_to_metres(m, depth_scale)):
+        try:
+            out = convert(msg)
+        except conv.ConversionError:
+            continue
+        assert out.shape[:2] == (height, width) and out.size * 0 == 0
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(k=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=9, max_size=9))
+def test_fuzzed_camera_info_only_raises_conversion_error(k):
+    try:
+        K = conv.camera_info_to_K(CameraInfo(k=k))
+    except conv.ConversionError:
+        return
+    assert np.isfinite(K).all() and K[0, 0] > 0 and K[1, 1] > 0
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(fields=st.lists(st.tuples(st.integers(0, 64), st.integers(0, 12), st.integers(0, 300)),
+                       max_size=4),
+       height=_UINT32, width=_UINT32, point_step=_UINT32, row_step=_UINT32,
+       is_bigendian=st.booleans(), data=st.binary(max_size=400))
+def test_fuzzed_point_clouds_only_raise_conversion_error(fields, height, width, point_step,
+                                                         row_step, is_bigendian, data):
+    msg = PointCloud2(height=height, width=width, point_step=point_step, row_step=row_step,
+                      is_bigendian=is_bigendian, data=data,
+                      fields=[PointField(name=f'f{i}', offset=offset, datatype=datatype,
+                                         count=count)
+                              for i, (offset, datatype, count) in enumerate(fields)])
+    try:
+        cloud = conv.cloud_to_array(msg)
+    except conv.ConversionError:
+        return
+    assert cloud.shape == (height * width,)
 
 
 def test_camera_info_to_K():
