@@ -55,13 +55,14 @@ def _onnx_model_for(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
             _check_onnx_matches_weights(model, weights)
         return model
     try:
-        from lfnet_core.export import export_onnx, model_fingerprint
+        from lfnet_core.export import export_onnx, GRAPH_VERSION, model_fingerprint
         from lfnet_core.model.lfnet import load_lfnet
     except ImportError as exc:
         raise BackendUnavailableError(f'exporting ONNX needs torch, onnx and onnxscript ({exc}); '
                                       'install them or pass an exported onnx_dir') from exc
     network = load_lfnet(weights)
-    folder = Path(cache_dir or default_cache_dir()) / 'onnx' / model_fingerprint(network)[:16]
+    key = f'{model_fingerprint(network)[:16]}-g{GRAPH_VERSION}'
+    folder = Path(cache_dir or default_cache_dir()) / 'onnx' / key
     model = OnnxModel.in_dir(folder)
     if not model.exists():
         LOG.info('exporting LF-Net to ONNX in %s (once per weights file)', folder)

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 from lfnet_core.config import DetectorConfig
 from lfnet_core.ops.nms import border_mask, soft_merge_scales, soft_nms_3d
-from lfnet_core.ops.resize import resize_bilinear, scaled_size
+from lfnet_core.ops.resize import resize_bilinear, resize_bilinear_transposed, scaled_size
+from lfnet_core.ops.row_conv import conv2d_rows
 
 
 def instance_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
@@ -81,25 +82,35 @@ class DetectorNet(nn.Module):
         x = self.blocks(self.init_conv(x))
         return F.leaky_relu(self.fin_bn(x), self.config.leaky_slope)
 
-    def scale_logits(self, feat: torch.Tensor) -> torch.Tensor:
-        """Per-scale logits (B, S, H, W): resize by 1/s, score conv, instance norm, back."""
+    def heads(self, feat: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Per-scale logits (B, S, H, W) and the orientation (B, 2, H, W) unit (cos, sin).
+
+        Scale s: resize the features by 1/s, score conv, instance norm, resize back. The score
+        and orientation convolutions run as `conv2d_rows` (same result, a fraction of the CPU
+        time); at s = 1 they share one call.
+        """
         height, width = feat.shape[-2], feat.shape[-1]
         logits = []
+        orientation = None
+        feat_t = feat.transpose(2, 3)  # shared by the resizes of every scale
         for factor, conv in zip(self.config.scales, self.score_convs):
-            resized = feat
-            if factor != 1.0:
-                resized = resize_bilinear(feat, scaled_size(height, factor),
-                                          scaled_size(width, factor))
-            logit = instance_norm(conv(resized), self.config.logit_inst_norm_eps)
+            if factor == 1.0 and self.config.ori_ksize == self.config.conv_ksize:
+                logit, orientation = conv2d_rows(
+                    feat, [conv.weight, self.ori_conv.weight], [conv.bias, self.ori_conv.bias])
+            else:
+                resized = feat
+                if factor != 1.0:
+                    resized = resize_bilinear_transposed(feat_t, scaled_size(height, factor),
+                                                         scaled_size(width, factor))
+                logit, = conv2d_rows(resized, [conv.weight], [conv.bias])
+            logit = instance_norm(logit, self.config.logit_inst_norm_eps)
             if factor != 1.0:
                 logit = resize_bilinear(logit, height, width)
             logits.append(logit)
-        return torch.cat(logits, dim=1)
-
-    def orientation(self, feat: torch.Tensor) -> torch.Tensor:
-        """Per-pixel unit (cos, sin) as (B, 2, H, W)."""
-        ori = self.ori_conv(feat)
-        return ori / torch.sqrt((ori * ori).sum(dim=1, keepdim=True) + 1e-12)
+        if orientation is None:
+            orientation, = conv2d_rows(feat, [self.ori_conv.weight], [self.ori_conv.bias])
+        norm = torch.sqrt((orientation * orientation).sum(dim=1, keepdim=True) + 1e-12)
+        return torch.cat(logits, dim=1), orientation / norm
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Run the detector.
@@ -114,8 +125,8 @@ class DetectorNet(nn.Module):
 
         """
         cfg = self.config
-        feat = self.features(x)
-        responses = soft_nms_3d(self.scale_logits(feat), cfg.sm_ksize, cfg.com_strength)
+        logits, orientation = self.heads(self.features(x))
+        responses = soft_nms_3d(logits, cfg.sm_ksize, cfg.com_strength)
         score, scale = soft_merge_scales(responses, cfg.scales, cfg.scale_com_strength)
         score = score * border_mask(score, cfg.border)
-        return score, scale, self.orientation(feat)
+        return score, scale, orientation

@@ -12,10 +12,12 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from lfnet_core.config import DetectorConfig
 from lfnet_core.ops.nms import border_mask, soft_merge_scales, soft_nms_3d, strict_nms_mask
-from lfnet_core.ops.resize import resize_bilinear, scaled_size
+from lfnet_core.ops.resize import resize_bilinear, resize_bilinear_transposed, scaled_size
+from lfnet_core.ops.row_conv import conv2d_rows
 from lfnet_core.ops.sampling import (
     extract_patches, gather_at, sample_bilinear, soft_argmax_refine, unit_grid)
 
@@ -508,3 +510,53 @@ def test_scaled_size_mismatches_are_near_ties():
 
 def test_scaled_size_equals_int_formula_up_to_4096():
     assert [(size, round(scale, 4)) for size, scale, _, _ in _scaled_size_mismatches()] == []
+
+
+@pytest.mark.parametrize('in_hw,out_hw', [((24, 40), (34, 57)), ((31, 17), (22, 12))])
+def test_resize_bilinear_transposed_equals_resize_bilinear(in_hw, out_hw):
+    x = torch.randn(2, 3, *in_hw, dtype=torch.float64)
+    expected = resize_bilinear(x, *out_hw)
+    got = resize_bilinear_transposed(x.transpose(2, 3), *out_hw)
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize('out_channels', [[1], [1, 2], [3, 1, 2]])
+@pytest.mark.parametrize('ksize', [1, 3, 5])
+def test_conv2d_rows_equals_conv2d(out_channels, ksize):
+    x = torch.randn(2, 4, 13, 17, dtype=torch.float64)
+    weights = [torch.randn(c, 4, ksize, ksize, dtype=torch.float64) for c in out_channels]
+    biases = [torch.randn(c, dtype=torch.float64) for c in out_channels]
+    outputs = conv2d_rows(x, weights, biases)
+    assert len(outputs) == len(out_channels)
+    for out, w, b in zip(outputs, weights, biases):
+        torch.testing.assert_close(out, F.conv2d(x, w, b, padding=ksize // 2), rtol=0,
+                                   atol=1e-12)
+
+
+def test_conv2d_rows_rejects_mixed_or_even_kernels():
+    x = torch.randn(1, 2, 8, 8)
+    with pytest.raises(ValueError):
+        conv2d_rows(x, [torch.randn(1, 2, 3, 3), torch.randn(1, 2, 5, 5)],
+                    [torch.zeros(1), torch.zeros(1)])
+    with pytest.raises(ValueError):
+        conv2d_rows(x, [torch.randn(1, 2, 4, 4)], [torch.zeros(1)])
+
+
+def test_conv2d_rows_gradients_match_conv2d():
+    x = torch.randn(1, 3, 9, 11, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(2, 3, 5, 5, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(2, dtype=torch.float64, requires_grad=True)
+    grads = torch.autograd.grad(conv2d_rows(x, [w], [b])[0].square().sum(), (x, w, b))
+    expected = torch.autograd.grad(F.conv2d(x, w, b, padding=2).square().sum(), (x, w, b))
+    for got, want in zip(grads, expected):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_soft_merge_scales_softmax_equals_torch_softmax():
+    responses = torch.rand(2, 5, 9, 7, dtype=torch.float64)
+    _, scale = soft_merge_scales(responses, SCALES, 100.0)
+    weights = torch.softmax(100.0 * responses, dim=1)
+    expected = (weights * torch.tensor(SCALES, dtype=torch.float64).view(1, -1, 1, 1)).sum(
+        dim=1, keepdim=True)
+    torch.testing.assert_close(scale, expected, rtol=0, atol=1e-12)
