@@ -28,7 +28,11 @@ def _source(spec: Dict[str, Any]) -> Dataset:
     if kind == 'homography':
         from training.datasets.homography import default_homography_images, HomographyPairs
         if not spec.get('images'):
-            spec['images'] = default_homography_images(spec.pop('shared_dir', None))
+            spec['images'] = default_homography_images(spec.pop('shared_dir', None),
+                                                       spec.pop('exclude', ()))
+        elif 'exclude' in spec or 'shared_dir' in spec:
+            raise ValueError('homography: `exclude` and `shared_dir` apply to the default '
+                             'images only, not to an explicit `images` list')
         return HomographyPairs(**spec)
     raise ValueError(f'unknown dataset type {kind!r} (synthetic, tum, homography)')
 

@@ -124,6 +124,13 @@ def save_checkpoint(path: Path, model: LFNet, optimizers: Dict[str, torch.optim.
     OmegaConf.save(cfg, str(path.with_suffix('.yaml')))
 
 
+def _init_weights(model: LFNet, path: str) -> None:
+    """Start from the network weights of a checkpoint (fresh optimisers, step 0)."""
+    state = LFNet.from_pretrained(path).state_dict()
+    model.load_state_dict(state)
+    tqdm.write(f'initialised from {path}')
+
+
 def _make_loader(dataset: Dataset, cfg: DictConfig, start: int, rank: int) -> DataLoader:
     sampler = StepBatchSampler(len(dataset), cfg.train.batch_size, cfg.seed, start,
                                cfg.train.iterations, rank)
@@ -149,6 +156,8 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
     start = 0
     if resume:
         start = _resume(resume, model, optimizers, device)
+    elif cfg.train.get('init_weights'):
+        _init_weights(model, str(cfg.train.init_weights))
     train_set = build_dataset(cfg.data.train)
     val_records = [build_dataset(cfg.data.val)[i] for i in range(int(cfg.data.val.num_pairs))]
     loader = _make_loader(train_set, cfg, start, env['rank'])

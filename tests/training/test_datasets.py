@@ -262,3 +262,41 @@ def test_tum_cabinet(require_shared):
 def test_draw_pair(synthetic):
     out = draw_pair(synthetic[0], num_matches=10)
     assert out.shape == (2 * S, 2 * S, 3) and out.dtype == np.uint8
+
+
+def test_photometric_jitter_is_seeded_bounded_and_changes_only_images():
+    from training.datasets.photometric import Photometric
+    image = np.tile(np.linspace(0.0, 1.0, 64, dtype=np.float32), (48, 1))
+    jitter = Photometric.camera_like()
+    first = jitter.apply(image, np.random.default_rng(3))
+    again = jitter.apply(image, np.random.default_rng(3))
+    other = jitter.apply(image, np.random.default_rng(4))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert first.dtype == np.float32 and first.shape == image.shape
+    assert first.min() >= 0.0 and first.max() <= 1.0
+    assert Photometric().apply(image, np.random.default_rng(0)) is image
+    assert not Photometric().enabled and jitter.enabled
+    assert Photometric.from_spec('camera') == jitter
+    assert Photometric.from_spec({'blur_prob': 1.0, 'blur_max': 2.0}).blur_max == 2.0
+
+    plain = HomographyPairs(images=['skimage:coffee'], size=64, num_pairs=2, seed=5)
+    jittered = HomographyPairs(images=['skimage:coffee'], size=64, num_pairs=2, seed=5,
+                               photometric='camera')
+    a, b = plain[1], jittered[1]
+    assert not torch.equal(a['image0'], b['image0'])
+    for key in ('xy_0to1', 'vis_0to1', 'angle_0to1', 'scale_0to1', 'depth1'):
+        assert torch.equal(a[key], b[key]), key
+    torch.testing.assert_close(jittered[1]['image1'], b['image1'], rtol=0, atol=0)
+
+
+def test_homography_default_images_exclude_and_named_photos():
+    from training.datasets.homography import default_homography_images, load_named_image
+    everything = default_homography_images(shared_dir='/nonexistent')
+    fewer = default_homography_images(shared_dir='/nonexistent', exclude=['coffee'])
+    assert len(fewer) == len(everything) - 1
+    np.testing.assert_array_equal(load_named_image('skimage:coffee'), skimage.data.coffee())
+    with pytest.raises(ValueError):
+        default_homography_images(exclude=['no_such_photo'])
+    with pytest.raises(ValueError):
+        load_named_image('skimage:no_such_photo')

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
+from training.datasets.photometric import Photometric
 from training.datasets.record import (pack_record, pixel_grid, raw_size, sample_augmentation,
                                       to_grey)
 
@@ -23,18 +24,34 @@ SKIMAGE_PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket', 'camera', 'brick',
 ImageSource = Union[str, Path, np.ndarray]
 
 
-def default_homography_images(shared_dir: Optional[Union[str, Path]] = None) -> List[ImageSource]:
+def default_homography_images(shared_dir: Optional[Union[str, Path]] = None,
+                              exclude: Sequence[str] = ()) -> List[ImageSource]:
     """scikit-image's bundled photos plus ``<shared_dir>/unlabelled/*.png`` when present.
 
-    `shared_dir` defaults to $LFNET_SHARED_DATA, else ``<repo>/../shared/data``.
+    `shared_dir` defaults to $LFNET_SHARED_DATA, else ``<repo>/../shared/data``. `exclude` names
+    scikit-image photos to leave out (to hold them out for validation).
     """
-    import skimage.data
-    images: List[ImageSource] = [getattr(skimage.data, name)() for name in SKIMAGE_PHOTOS]
+    unknown = set(exclude) - set(SKIMAGE_PHOTOS)
+    if unknown:
+        raise ValueError(f'exclude: unknown scikit-image photos {sorted(unknown)}')
+    images = [load_named_image(f'skimage:{name}') for name in SKIMAGE_PHOTOS
+              if name not in exclude]
     if shared_dir is None:
         repo = Path(__file__).resolve().parents[2]
         shared_dir = os.environ.get('LFNET_SHARED_DATA') or repo.parent / 'shared' / 'data'
     images += sorted((Path(shared_dir) / 'unlabelled').glob('*.png'))
     return images
+
+
+def load_named_image(source: ImageSource) -> ImageSource:
+    """Resolve ``'skimage:<name>'`` to that bundled photo; return anything else unchanged."""
+    if isinstance(source, str) and source.startswith('skimage:'):
+        import skimage.data
+        name = source.split(':', 1)[1]
+        if name not in SKIMAGE_PHOTOS:
+            raise ValueError(f'unknown scikit-image photo {name!r} (one of {SKIMAGE_PHOTOS})')
+        return getattr(skimage.data, name)()
+    return source
 
 
 def _load_grey_u8(source: ImageSource, min_side: int) -> np.ndarray:
@@ -101,20 +118,25 @@ class HomographyPairs(Dataset):
     visible). Photos with a short side below ceil(S * sqrt(2)) are upsampled to it.
 
     Args:
-        images: photos (paths or arrays, RGB or grey); default `default_homography_images()`.
+        images: photos (paths, ``'skimage:<name>'`` or arrays, RGB or grey); default
+            `default_homography_images()`.
         size: crop size S.
         num_pairs: dataset length.
         seed: dataset seed.
         max_degree, max_scale, perspective, shear, max_shift: see `random_homography`.
         min_overlap: minimum fraction of image 0 visible in image 1.
+        photometric: per-view photometric jitter (`Photometric`, a mapping of its fields or
+            ``'camera'``); off by default.
 
     """
 
     def __init__(self, images: Optional[Sequence[ImageSource]] = None, size: int = 256,
                  num_pairs: int = 1000, seed: int = 0, max_degree: float = 180.0,
                  max_scale: float = math.sqrt(2.0), perspective: float = 0.0008,
-                 shear: float = 0.15, max_shift: float = 0.1, min_overlap: float = 0.3) -> None:
+                 shear: float = 0.15, max_shift: float = 0.1, min_overlap: float = 0.3,
+                 photometric: Union[None, str, Dict[str, float], Photometric] = None) -> None:
         sources = default_homography_images() if images is None else list(images)
+        sources = [load_named_image(src) for src in sources]
         if not sources or num_pairs < 1:
             raise ValueError('need at least one image and num_pairs >= 1')
         self.size, self.num_pairs, self.seed = int(size), int(num_pairs), int(seed)
@@ -122,6 +144,8 @@ class HomographyPairs(Dataset):
         self.params = {'max_degree': max_degree, 'max_scale': max_scale,
                        'perspective': perspective, 'shear': shear, 'max_shift': max_shift}
         self.min_overlap = float(min_overlap)
+        self.photometric = photometric if isinstance(photometric, Photometric) \
+            else Photometric.from_spec(photometric)
 
     def __len__(self) -> int:
         return self.num_pairs
@@ -152,7 +176,13 @@ class HomographyPairs(Dataset):
 
     def __getitem__(self, index: int) -> Dict[str, object]:
         k, x0, y0, H = self.draw(index)
-        return self.record(k, x0, y0, H, f'homography:{self.seed}:{index}:img{k}')
+        record = self.record(k, x0, y0, H, f'homography:{self.seed}:{index}:img{k}')
+        if self.photometric.enabled:
+            rng = np.random.default_rng([self.seed, int(index), 1])
+            for key in ('image0', 'image1'):
+                jittered = self.photometric.apply(record[key][0].numpy(), rng)
+                record[key] = record[key].new_tensor(jittered)[None]
+        return record
 
     def record(self, k: int, x0: int, y0: int, H: np.ndarray, name: str = '') -> Dict[str, object]:
         """Build the record of photo k cropped at (x0, y0) with H_0to1 (see the class doc)."""
