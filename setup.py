@@ -64,6 +64,8 @@ setup(
             'lfnet-bag-from-tum = lfnet_ros.bag_from_tum:main',
             'lfnet-bag-play = lfnet_ros.bag_play:main',
             'lfnet-eval = lfnet_ros.eval:main',
+            'lfnet-soak = lfnet_ros.soak:main',
+            'lfnet-bench = lfnet_ros.bench:main',
             'lfnet-pair-demo = lfnet_core.cli.demo:main',
             'lfnet-scenes = lfnet_core.scenes:main',
             'lfnet-match-eval = lfnet_core.evaluation.cli:main',

@@ -33,6 +33,12 @@ def default_cache_dir() -> Path:
     return Path(base) / 'lfnet_ros'
 
 
+def onnx_cache_folder(fingerprint: str, cache_dir: Optional[PathLike] = None) -> Path:
+    """Folder of the cached export of the weights with this fingerprint, for this graph version."""
+    from lfnet_core.export import GRAPH_VERSION
+    return Path(cache_dir or default_cache_dir()) / 'onnx' / f'{fingerprint[:16]}-g{GRAPH_VERSION}'
+
+
 def _create_torch(weights: Optional[PathLike], device: Optional[str]) -> Backend:
     try:
         from lfnet_core.inference.torch_backend import TorchBackend
@@ -55,14 +61,13 @@ def _onnx_model_for(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
             _check_onnx_matches_weights(model, weights)
         return model
     try:
-        from lfnet_core.export import export_onnx, GRAPH_VERSION, model_fingerprint
+        from lfnet_core.export import export_onnx, model_fingerprint
         from lfnet_core.model.lfnet import load_lfnet
     except ImportError as exc:
         raise BackendUnavailableError(f'exporting ONNX needs torch, onnx and onnxscript ({exc}); '
                                       'install them or pass an exported onnx_dir') from exc
     network = load_lfnet(weights)
-    key = f'{model_fingerprint(network)[:16]}-g{GRAPH_VERSION}'
-    folder = Path(cache_dir or default_cache_dir()) / 'onnx' / key
+    folder = onnx_cache_folder(model_fingerprint(network), cache_dir)
     model = OnnxModel.in_dir(folder)
     if not model.exists():
         LOG.info('exporting LF-Net to ONNX in %s (once per weights file)', folder)

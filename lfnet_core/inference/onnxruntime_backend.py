@@ -13,11 +13,15 @@ from lfnet_core.export import OnnxModel
 from lfnet_core.inference.base import Backend, Described, Maps
 
 
-def _session(path, providers: Sequence[str], threads: Optional[int]) -> ort.InferenceSession:
+def make_session(path, providers: Sequence[str],
+                 threads: Optional[int]) -> ort.InferenceSession:
+    """Open an ONNX Runtime session with the backend's options (errors name the file)."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
+    # One frame at a time, one operator at a time: every thread works inside each operator.
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = threads or 0  # 0: one per physical core
+    options.inter_op_num_threads = 1
     try:
         return ort.InferenceSession(str(path), options, providers=list(providers))
     except Exception as exc:  # noqa: B902 - ORT raises its own exception types
@@ -34,8 +38,10 @@ class OnnxRuntimeBackend(Backend):
         for path in (model.dense, model.describe):
             if not path.is_file():
                 raise FileNotFoundError(f'ONNX model not found: {path}')
-        self.dense_session = _session(model.dense, providers, threads)
-        self.describe_session = _session(model.describe, providers, threads)
+        self.model_paths = model
+        self.threads = threads
+        self.dense_session = make_session(model.dense, providers, threads)
+        self.describe_session = make_session(model.describe, providers, threads)
         meta = self.dense_session.get_modelmeta().custom_metadata_map
         if 'lfnet_config' not in meta:
             raise ValueError(f'{model.dense} has no lfnet_config metadata: not an lfnet-export '

@@ -20,7 +20,7 @@ import torch
 from lfnet_core.config import LFNetConfig
 from lfnet_core.export import model_fingerprint, OnnxModel
 from lfnet_core.inference import (
-    BackendUnavailableError, create_backend, default_cache_dir, OUTPUT_KEYS)
+    BackendUnavailableError, create_backend, default_cache_dir, onnx_cache_folder, OUTPUT_KEYS)
 from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
 from lfnet_core.model.lfnet import LFNet, load_lfnet
 from model_helpers import randomised_model, shared_export
@@ -103,9 +103,11 @@ def test_auto_falls_back_to_torch_without_onnxruntime(exported, monkeypatch):
 
 
 def test_onnxruntime_uses_the_cache_dir(exported, tmp_path, no_export):
-    """Without onnx_dir the export is looked up under cache_dir/onnx/<fingerprint[:16]>."""
+    """Without onnx_dir the export is looked up under cache_dir/onnx/<fingerprint[:16]>-g<v>."""
     model, paths, weights = exported
-    folder = tmp_path / 'onnx' / model_fingerprint(model)[:16]
+    folder = onnx_cache_folder(model_fingerprint(model), tmp_path)
+    assert folder.parent == tmp_path / 'onnx' and folder.name.startswith(
+        model_fingerprint(model)[:16])
     folder.mkdir(parents=True)
     for path in (paths.dense, paths.describe):
         shutil.copy(path, folder / path.name)

@@ -1,0 +1,292 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""`lfnet-bench`: per-stage timings of every backend, OpenCV references and the node's overhead.
+
+In one process and one run, at each size: the FLOPs of the network and the machine's measured
+FP32 matrix-multiply rate (the compute limit); for every available backend the median and
+p90 of each stage of `Frontend.process` on real frames (a TUM-layout RGB-D sequence, by default
+``../shared/data/tum_fr3_cabinet``; the generated sequence without it); OpenCV ORB and SIFT with
+the same matcher; then the front-end node in its own process over real ROS 2 topics: message
+in to message out, closed loop, minus the core pipeline on the same frames (the node's
+overhead), and the rate it sustains when the camera streams at 30 Hz.
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+import sys
+import tempfile
+import time
+from types import SimpleNamespace
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from lfnet_core import benchmark as bench
+from lfnet_core.inference import BackendUnavailableError, create_backend
+
+DEFAULT_TUM = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'tum_fr3_cabinet'
+
+
+def _size(text: str) -> tuple:
+    width, _, height = text.lower().partition('x')
+    try:
+        size = int(width), int(height)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'size must be WIDTHxHEIGHT, got {text!r}') from None
+    if min(size) < 33:
+        raise argparse.ArgumentTypeError(f'size {text!r} is too small (at least 33x33)')
+    return size
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser of lfnet-bench."""
+    parser = argparse.ArgumentParser(prog='lfnet-bench', description=__doc__.split('\n')[0])
+    parser.add_argument('--sizes', default='640x480,320x240',
+                        help='comma-separated WIDTHxHEIGHT sizes (default 640x480,320x240)')
+    parser.add_argument('--top-k', type=int, default=1000, help='keypoint budget (default 1000)')
+    parser.add_argument('--backends', default='torch,onnxruntime,tensorrt',
+                        help='backends to time; unavailable ones are reported and skipped')
+    parser.add_argument('--opencv', default='orb,sift', help='OpenCV references ("" for none)')
+    parser.add_argument('--tum', default=None,
+                        help=f'TUM-layout RGB-D folder (default {DEFAULT_TUM} when present, '
+                             'else the generated sequence)')
+    parser.add_argument('--frames', type=int, default=20, help='distinct frames to cycle over')
+    parser.add_argument('--warmup', type=int, default=3, help='untimed frames per backend')
+    parser.add_argument('--repeats', type=int, default=20, help='timed frames per backend')
+    parser.add_argument('--threads', type=int, default=0,
+                        help='threads for every backend (0: one per core)')
+    parser.add_argument('--weights', default=None, help='checkpoint (default: shipped weights)')
+    parser.add_argument('--node-backend', default='onnxruntime',
+                        help='backend of the node run ("none" skips the ROS measurement)')
+    parser.add_argument('--node-frames', type=int, default=30,
+                        help='closed-loop frames for the node overhead')
+    parser.add_argument('--stream-seconds', type=float, default=10.0,
+                        help='length of the 30 Hz stream for the sustained rate')
+    parser.add_argument('--json', default=None, help='write every number to this JSON file')
+    return parser
+
+
+def _threads(args: argparse.Namespace) -> int:
+    return args.threads or len(os.sched_getaffinity(0))
+
+
+def _backends(args: argparse.Namespace) -> Dict[str, object]:
+    """Create each requested backend once; {name: backend or the reason it is unavailable}."""
+    import torch
+    torch.set_num_threads(_threads(args))
+    out: Dict[str, object] = {}
+    for name in [n.strip() for n in args.backends.split(',') if n.strip()]:
+        try:
+            out[name] = create_backend(name, weights=args.weights, threads=_threads(args))
+        except (BackendUnavailableError, ImportError) as exc:
+            out[name] = f'unavailable: {exc}'
+    return out
+
+
+def run_core(args: argparse.Namespace, frames: bench.BenchFrames) -> Dict[str, object]:
+    """Time every backend and OpenCV reference at every size; return the report dict."""
+    threads = _threads(args)
+    report: Dict[str, object] = {
+        'frames': frames.name, 'top_k': args.top_k, 'threads': threads,
+        'cpu': _cpu_name(), 'matmul_gflops': bench.matmul_rate(threads), 'sizes': []}
+    backends = _backends(args)
+    report['unavailable'] = {k: v for k, v in backends.items() if isinstance(v, str)}
+    for width, height in [_size(s) for s in args.sizes.split(',') if s.strip()]:
+        at_size = frames.resized(width, height)
+        entry = {'width': width, 'height': height,
+                 'flops': bench.network_flops(height, width, args.top_k),
+                 'backends': {}, 'opencv': {}}
+        for name, backend in backends.items():
+            if isinstance(backend, str):
+                continue
+            print(f'timing {name} at {width}x{height} ...', file=sys.stderr, flush=True)
+            entry['backends'][name] = bench.time_backend(backend, at_size, args.top_k,
+                                                         args.warmup, args.repeats, args.weights)
+        for method in [m.strip() for m in args.opencv.split(',') if m.strip()]:
+            entry['opencv'][method] = bench.time_opencv(method, at_size, args.top_k,
+                                                        args.warmup, args.repeats)
+        report['sizes'].append(entry)
+    return report
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return 'unknown'
+
+
+# ---------------------------------------------------------------------------------------------
+# The node over ROS 2
+
+
+def run_node(args: argparse.Namespace, frames: bench.BenchFrames, width: int,
+             height: int) -> Dict[str, object]:
+    """Measure the node at one size: closed-loop overhead and the sustained 30 Hz rate."""
+    import rclpy
+    from lfnet_ros import demo
+    at_size = frames.resized(width, height)
+    sequence = SimpleNamespace(rgb=np.stack(at_size.rgb), depth=np.stack(at_size.depth),
+                               K=at_size.K)
+    n = len(at_size.rgb)
+    # Core pipeline on the same frames, same backend, same thread count, in this process.
+    backend = create_backend(args.node_backend, weights=args.weights, threads=_threads(args))
+    core = bench.time_backend(backend, at_size, args.top_k, args.warmup,
+                              max(args.node_frames, 10), args.weights)
+    del backend
+    command = demo.node_command(SimpleNamespace(backend=args.node_backend, top_k=args.top_k,
+                                                weights=args.weights))
+    if args.threads:
+        command += ['-p', f'threads:={args.threads}']
+    with tempfile.TemporaryDirectory() as tmp:
+        node = demo.NodeProcess(command, Path(tmp) / 'node.log')
+        context = rclpy.Context()
+        recorder = None
+        try:
+            rclpy.init(args=[], context=context)
+            recorder = demo.Recorder(context)
+            if not recorder.spin_until(recorder.matched, 120.0, node):
+                raise demo.DemoError(f'the node did not match the bench topics:\n'
+                                     f'{node.log_tail()}')
+            stamp = 1_000_000_000
+            closed: List[float] = []
+            total = args.warmup + args.node_frames
+            for i in range(total):
+                stamp += 33_333_333
+                j = i % n
+                messages = demo.frame_messages(sequence, j, stamp, '16UC1')
+                for attribute, msg in messages[:-1]:
+                    getattr(recorder, attribute).publish(msg)
+                sent = time.monotonic()
+                getattr(recorder, messages[-1][0]).publish(messages[-1][1])
+                if not recorder.spin_until(lambda s=stamp: s in recorder.odom, 60.0, node):
+                    raise demo.DemoError(f'no odometry for frame {i}:\n{node.log_tail()}')
+                if i >= args.warmup:
+                    closed.append(recorder.odom[stamp][0] - sent)
+            # The camera streams at 30 Hz: how many frames per second come out?
+            period = 1.0 / 30.0
+            first = stamp + 33_333_333
+            start = time.monotonic()
+            count = int(round(args.stream_seconds * 30.0))
+            for i in range(count):
+                due = start + i * period
+                recorder.spin_until(lambda d=due: time.monotonic() >= d, 5.0, node)
+                stamp += 33_333_333
+                for attribute, msg in demo.frame_messages(sequence, i % n, stamp, '16UC1'):
+                    getattr(recorder, attribute).publish(msg)
+            recorder.spin_until(lambda: stamp in recorder.odom, 30.0, node)
+            out_times = sorted(t for s, (t, _) in recorder.odom.items() if s >= first)
+            after = time.monotonic()
+            recorder.spin_until(lambda: any(t > after for t, _ in recorder.diagnostics), 5.0,
+                                node)
+            diagnostics = recorder.diagnostics[-1][1] if recorder.diagnostics else {}
+        finally:
+            node.stop()
+            if recorder is not None:
+                recorder.destroy()
+            rclpy.try_shutdown(context=context)
+    closed_ms = np.asarray(closed) * 1000.0
+    window = out_times[-1] - out_times[0] if len(out_times) > 1 else 0.0
+    latencies = demo.node_latencies(diagnostics)
+    return {
+        'width': width, 'height': height, 'backend': args.node_backend,
+        'closed_loop_in_to_out': {'p50_ms': float(np.percentile(closed_ms, 50)),
+                                  'p90_ms': float(np.percentile(closed_ms, 90)),
+                                  'n': int(closed_ms.size)},
+        'core_frame': core['frame'],
+        'overhead_p50_ms': float(np.percentile(closed_ms, 50)) - core['frame']['p50_ms'],
+        'node_reported_overhead': latencies.get('overhead', {}),
+        'stream_30hz': {'sent': count, 'processed': len(out_times),
+                        'fps': (len(out_times) - 1) / window if window > 0 else 0.0},
+        'node_latencies': latencies,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+def format_report(report: Dict[str, object]) -> str:
+    """Return the human-readable tables of a report."""
+    rate = report['matmul_gflops']
+    lines = [f"lfnet-bench: {report['frames']} frames, top-K {report['top_k']}, "
+             f"{report['threads']} threads, {report['cpu']}",
+             f'measured FP32 matmul rate (compute limit): {rate:.1f} GFLOP/s']
+    for name, why in report.get('unavailable', {}).items():
+        lines.append(f'{name}: {why}')
+    for entry in report['sizes']:
+        width, height, flops = entry['width'], entry['height'], entry['flops']
+        lines += ['', f"== {width}x{height}: dense {flops['dense'] / 1e9:.2f} GFLOP, describe "
+                      f"{flops['describe'] / 1e9:.2f} GFLOP for {report['top_k']} keypoints"]
+        header = f"{'stage':12s}" + ''.join(f'{name:>22s}' for name in entry['backends'])
+        lines.append(header + '   (p50 / p90 ms)')
+        for stage, what in bench.STAGES:
+            row = f'{stage:12s}'
+            for timings in entry['backends'].values():
+                t = timings.get(stage)
+                row += f"{t['p50_ms']:13.1f} /{t['p90_ms']:7.1f}" if t else f"{'-':>22s}"
+            lines.append(row + f'   {what}')
+        for name, timings in entry['backends'].items():
+            dense = bench.compute_fraction(flops['dense'], timings['dense']['p50_ms'] / 1e3, rate)
+            desc = bench.compute_fraction(flops['describe'],
+                                          timings['descriptor']['p50_ms'] / 1e3, rate)
+            achieved = flops['dense'] / timings['dense']['p50_ms'] / 1e6
+            lines.append(f'{name}: dense at {100 * dense:.1f}% of the compute limit '
+                         f'({achieved:.1f} GFLOP/s), '
+                         f'descriptor network at {100 * desc:.1f}%; '
+                         f'{1000.0 / timings["frame"]["p50_ms"]:.1f} frames/s')
+        names = list(entry['backends'])
+        if 'torch' in names:
+            base = entry['backends']['torch']['frame']['p50_ms']
+            for name in names:
+                if name != 'torch':
+                    frame = entry['backends'][name]['frame']['p50_ms']
+                    lines.append(f'{name} vs torch eager (whole frame): {base / frame:.2f}x')
+        for method, timings in entry['opencv'].items():
+            detect = timings['detect_describe']['p50_ms']
+            lines.append(f'opencv {method}: detect+describe {detect:.1f}'
+                         f" ms, match {timings['match']['p50_ms']:.1f} ms, frame "
+                         f"{timings['frame']['p50_ms']:.1f} ms p50")
+    for node in report.get('node', []):
+        closed, core = node['closed_loop_in_to_out'], node['core_frame']
+        reported = node['node_reported_overhead']
+        lines += ['', f"== node over ROS 2 at {node['width']}x{node['height']} "
+                      f"({node['backend']})",
+                  f"message in -> odom out (closed loop): p50 {closed['p50_ms']:.1f} ms, "
+                  f"p90 {closed['p90_ms']:.1f} ms",
+                  f"core pipeline, same frames in-process: p50 {core['p50_ms']:.1f} ms",
+                  f"node overhead: {node['overhead_p50_ms']:.1f} ms (difference of p50s); "
+                  f"node's own per-frame figure p50 {reported.get('p50_ms', float('nan')):.1f} "
+                  f"ms, p90 {reported.get('p90_ms', float('nan')):.1f} ms",
+                  f"camera at 30 Hz: {node['stream_30hz']['processed']} of "
+                  f"{node['stream_30hz']['sent']} frames processed, "
+                  f"{node['stream_30hz']['fps']:.1f} frames/s sustained"]
+    return '\n'.join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """CLI entry point of lfnet-bench."""
+    args = build_parser().parse_args(argv)
+    tum = args.tum or (str(DEFAULT_TUM) if DEFAULT_TUM.is_dir() else None)
+    frames = bench.load_frames(tum, args.frames)
+    report = run_core(args, frames)
+    report['node'] = []
+    if args.node_backend != 'none':
+        from lfnet_ros import demo
+        with demo.temporary_environ(demo.ros_environment(os.environ, os.getpid())):
+            for size in [_size(s) for s in args.sizes.split(',') if s.strip()]:
+                print(f'node at {size[0]}x{size[1]} ...', file=sys.stderr, flush=True)
+                report['node'].append(run_node(args, frames, *size))
+    print(format_report(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + '\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
