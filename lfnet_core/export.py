@@ -33,8 +33,9 @@ DENSE_OUTPUTS = ['score', 'scale', 'orientation', 'peaks']
 DESCRIBE_INPUTS = ['image', 'score', 'scale', 'orientation', 'keypoints']
 DESCRIBE_OUTPUTS = ['keypoints_refined', 'scales', 'orientations', 'descriptors']
 # Bumped whenever the exported graphs change for the same weights (cached exports are keyed
-# by it): 2 = row-decomposed score/orientation heads, written-out scale softmax.
-GRAPH_VERSION = 2
+# by it): 2 = row-decomposed score/orientation heads, written-out scale softmax; 3 = rows of
+# the upsampled scales resized after the 1 x k stage.
+GRAPH_VERSION = 3
 DEFAULT_OPSET = 18
 MAX_SIDE = 8192
 MAX_KEYPOINTS = 8192

@@ -21,7 +21,7 @@ def scaled_size(size: int, factor: float) -> int:
     return (size * multiplier + (1 << (_FIXED_POINT_BITS - 1))) // (1 << _FIXED_POINT_BITS)
 
 
-def _resize_rows(x: torch.Tensor, out_size: int) -> torch.Tensor:
+def resize_rows(x: torch.Tensor, out_size: int) -> torch.Tensor:
     """Resize axis 2 of a (B, C, H, W) tensor to out_size rows."""
     in_size = x.shape[2]
     source = torch.arange(out_size, device=x.device).to(x.dtype) * (in_size / out_size)
@@ -36,8 +36,8 @@ def _resize_rows(x: torch.Tensor, out_size: int) -> torch.Tensor:
 
 def resize_bilinear(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Resize (B, C, H, W) to (B, C, height, width) with TF1's legacy bilinear mapping."""
-    x = _resize_rows(x, height)
-    return _resize_rows(x.transpose(2, 3), width).transpose(2, 3)
+    x = resize_rows(x, height)
+    return resize_rows(x.transpose(2, 3), width).transpose(2, 3)
 
 
 def resize_bilinear_transposed(x_t: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -46,5 +46,5 @@ def resize_bilinear_transposed(x_t: torch.Tensor, height: int, width: int) -> to
     The width pass runs first, on x_t's rows, so a caller that resizes one map to several
     sizes transposes it once instead of twice per size (the same value up to float rounding).
     """
-    x = _resize_rows(x_t, width).transpose(2, 3)
-    return _resize_rows(x, height)
+    x = resize_rows(x_t, width).transpose(2, 3)
+    return resize_rows(x, height)

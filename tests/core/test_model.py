@@ -266,3 +266,29 @@ def test_extract_is_deterministic(model, astronaut):
     first, second = model.extract(image, top_k=50), model.extract(image, top_k=50)
     for key in OUTPUT_KEYS:
         np.testing.assert_array_equal(first[key], second[key])
+
+
+def test_detector_heads_equal_the_textbook_computation():
+    """Row-decomposed, reordered heads == resize, 5x5 conv, instance norm, resize (float64)."""
+    import torch.nn.functional as F
+    from lfnet_core.model.detector import instance_norm
+    from lfnet_core.ops.resize import resize_bilinear, scaled_size
+    torch.manual_seed(0)
+    detector = DetectorNet().double().eval()
+    for conv in list(detector.score_convs) + [detector.ori_conv]:
+        torch.nn.init.normal_(conv.weight, std=0.2)
+        torch.nn.init.normal_(conv.bias, std=0.2)
+    feat = torch.randn(1, detector.config.num_channels, 37, 53, dtype=torch.float64)
+    height, width = feat.shape[-2:]
+    expected = []
+    for factor, conv in zip(detector.config.scales, detector.score_convs):
+        resized = resize_bilinear(feat, scaled_size(height, factor), scaled_size(width, factor))
+        logit = instance_norm(F.conv2d(resized, conv.weight, conv.bias, padding=2),
+                              detector.config.logit_inst_norm_eps)
+        expected.append(resize_bilinear(logit, height, width))
+    ori = F.conv2d(feat, detector.ori_conv.weight, detector.ori_conv.bias, padding=2)
+    with torch.no_grad():
+        logits, orientation = detector.heads(feat)
+    torch.testing.assert_close(logits, torch.cat(expected, dim=1), rtol=0, atol=1e-9)
+    torch.testing.assert_close(orientation, ori / ori.norm(dim=1, keepdim=True), rtol=0,
+                               atol=1e-9)
