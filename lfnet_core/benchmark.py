@@ -10,6 +10,7 @@ so the stage times are the ones the node pays.
 
 import collections
 from dataclasses import dataclass, field
+import json
 import os
 from pathlib import Path
 import tempfile
@@ -305,3 +306,43 @@ def compute_fraction(flops: float, seconds: float, rate_gflops: float) -> float:
     if seconds <= 0 or rate_gflops <= 0:
         return float('nan')
     return flops / seconds / 1e9 / rate_gflops
+
+
+def onnxruntime_profile(backend: Backend, image: np.ndarray, top_k: int,
+                        repeats: int = 3) -> Dict[str, Dict[str, float]]:
+    """Kernel milliseconds per operator type of both ONNX Runtime graphs (the profiler's view).
+
+    Returns ``{'dense': {op_type: ms per run}, 'describe': {...}}``, sorted by time. This is the
+    profile that says where the time goes (e.g. Conv against layout reorders and resizes).
+    """
+    import onnxruntime as ort
+    from lfnet_core.inference.base import select_top_k
+    grey = prepare_image(image)[None, None]
+    score, scale, orientation, peaks = backend.dense(grey)
+    keypoints_int, _ = select_top_k(peaks[0, 0], top_k)
+    feeds = {'dense': {'image': grey},
+             'describe': {'image': grey, 'score': score, 'scale': scale,
+                          'orientation': orientation,
+                          'keypoints': keypoints_int[None].astype(np.int64)}}
+    paths = {'dense': backend.model_paths.dense, 'describe': backend.model_paths.describe}
+    out: Dict[str, Dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for graph, path in paths.items():
+            options = ort.SessionOptions()
+            options.enable_profiling = True
+            options.profile_file_prefix = os.path.join(tmp, graph)
+            options.intra_op_num_threads = backend.threads or 0
+            options.inter_op_num_threads = 1
+            session = ort.InferenceSession(str(path), options, providers=backend.providers)
+            session.run(None, feeds[graph])  # warm-up (also profiled; dropped below)
+            for _ in range(repeats):
+                session.run(None, feeds[graph])
+            with open(session.end_profiling()) as f:
+                events = [e for e in json.load(f) if e.get('cat') == 'Node'
+                          and e.get('name', '').endswith('_kernel_time')]
+            totals: Dict[str, float] = collections.Counter()
+            nodes_per_run = len(events) // (repeats + 1)
+            for event in events[nodes_per_run:]:
+                totals[event['args'].get('op_name', '?')] += event['dur'] / 1000.0 / repeats
+            out[graph] = dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+    return out

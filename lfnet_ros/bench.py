@@ -30,21 +30,37 @@ DEFAULT_TUM = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / '
 
 
 def _size(text: str) -> tuple:
-    width, _, height = text.lower().partition('x')
+    """Parse ``WIDTHxHEIGHT[:TOP_K]`` into (width, height, top_k or None)."""
+    spec, _, top_k = text.strip().partition(':')
+    width, _, height = spec.lower().partition('x')
     try:
-        size = int(width), int(height)
+        size = int(width), int(height), int(top_k) if top_k else None
     except ValueError:
-        raise argparse.ArgumentTypeError(f'size must be WIDTHxHEIGHT, got {text!r}') from None
-    if min(size) < 33:
+        raise argparse.ArgumentTypeError(
+            f'size must be WIDTHxHEIGHT[:TOP_K], got {text!r}') from None
+    if min(size[:2]) < 33:
         raise argparse.ArgumentTypeError(f'size {text!r} is too small (at least 33x33)')
+    if size[2] is not None and size[2] < 1:
+        raise argparse.ArgumentTypeError(f'top-K in {text!r} must be >= 1')
     return size
+
+
+def _sizes(args: argparse.Namespace) -> list:
+    """Return [(width, height, top_k)], the --top-k default where a size gives none."""
+    out = []
+    for text in args.sizes.split(','):
+        if text.strip():
+            width, height, top_k = _size(text)
+            out.append((width, height, top_k or args.top_k))
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser of lfnet-bench."""
     parser = argparse.ArgumentParser(prog='lfnet-bench', description=__doc__.split('\n')[0])
     parser.add_argument('--sizes', default='640x480,320x240',
-                        help='comma-separated WIDTHxHEIGHT sizes (default 640x480,320x240)')
+                        help='comma-separated WIDTHxHEIGHT[:TOP_K] sizes (default '
+                             '640x480,320x240; TOP_K overrides --top-k at that size)')
     parser.add_argument('--top-k', type=int, default=1000, help='keypoint budget (default 1000)')
     parser.add_argument('--backends', default='torch,onnxruntime,tensorrt',
                         help='backends to time; unavailable ones are reported and skipped')
@@ -64,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help='closed-loop frames for the node overhead')
     parser.add_argument('--stream-seconds', type=float, default=10.0,
                         help='length of the 30 Hz stream for the sustained rate')
+    parser.add_argument('--profile', action='store_true',
+                        help='also print ONNX Runtime kernel time per operator type')
     parser.add_argument('--json', default=None, help='write every number to this JSON file')
     return parser
 
@@ -93,19 +111,22 @@ def run_core(args: argparse.Namespace, frames: bench.BenchFrames) -> Dict[str, o
         'cpu': _cpu_name(), 'matmul_gflops': bench.matmul_rate(threads), 'sizes': []}
     backends = _backends(args)
     report['unavailable'] = {k: v for k, v in backends.items() if isinstance(v, str)}
-    for width, height in [_size(s) for s in args.sizes.split(',') if s.strip()]:
+    for width, height, top_k in _sizes(args):
         at_size = frames.resized(width, height)
-        entry = {'width': width, 'height': height,
-                 'flops': bench.network_flops(height, width, args.top_k),
+        entry = {'width': width, 'height': height, 'top_k': top_k,
+                 'flops': bench.network_flops(height, width, top_k),
                  'backends': {}, 'opencv': {}}
         for name, backend in backends.items():
             if isinstance(backend, str):
                 continue
             print(f'timing {name} at {width}x{height} ...', file=sys.stderr, flush=True)
-            entry['backends'][name] = bench.time_backend(backend, at_size, args.top_k,
+            entry['backends'][name] = bench.time_backend(backend, at_size, top_k,
                                                          args.warmup, args.repeats, args.weights)
+        if args.profile and not isinstance(backends.get('onnxruntime', ''), str):
+            entry['onnxruntime_profile'] = bench.onnxruntime_profile(
+                backends['onnxruntime'], at_size.rgb[0], top_k)
         for method in [m.strip() for m in args.opencv.split(',') if m.strip()]:
-            entry['opencv'][method] = bench.time_opencv(method, at_size, args.top_k,
+            entry['opencv'][method] = bench.time_opencv(method, at_size, top_k,
                                                         args.warmup, args.repeats)
         report['sizes'].append(entry)
     return report
@@ -125,8 +146,8 @@ def _cpu_name() -> str:
 # The node over ROS 2
 
 
-def run_node(args: argparse.Namespace, frames: bench.BenchFrames, width: int,
-             height: int) -> Dict[str, object]:
+def run_node(args: argparse.Namespace, frames: bench.BenchFrames, width: int, height: int,
+             top_k: int) -> Dict[str, object]:
     """Measure the node at one size: closed-loop overhead and the sustained 30 Hz rate."""
     import rclpy
     from lfnet_ros import demo
@@ -136,10 +157,10 @@ def run_node(args: argparse.Namespace, frames: bench.BenchFrames, width: int,
     n = len(at_size.rgb)
     # Core pipeline on the same frames, same backend, same thread count, in this process.
     backend = create_backend(args.node_backend, weights=args.weights, threads=_threads(args))
-    core = bench.time_backend(backend, at_size, args.top_k, args.warmup,
+    core = bench.time_backend(backend, at_size, top_k, args.warmup,
                               max(args.node_frames, 10), args.weights)
     del backend
-    command = demo.node_command(SimpleNamespace(backend=args.node_backend, top_k=args.top_k,
+    command = demo.node_command(SimpleNamespace(backend=args.node_backend, top_k=top_k,
                                                 weights=args.weights))
     if args.threads:
         command += ['-p', f'threads:={args.threads}']
@@ -194,7 +215,7 @@ def run_node(args: argparse.Namespace, frames: bench.BenchFrames, width: int,
     window = out_times[-1] - out_times[0] if len(out_times) > 1 else 0.0
     latencies = demo.node_latencies(diagnostics)
     return {
-        'width': width, 'height': height, 'backend': args.node_backend,
+        'width': width, 'height': height, 'top_k': top_k, 'backend': args.node_backend,
         'closed_loop_in_to_out': {'p50_ms': float(np.percentile(closed_ms, 50)),
                                   'p90_ms': float(np.percentile(closed_ms, 90)),
                                   'n': int(closed_ms.size)},
@@ -221,8 +242,9 @@ def format_report(report: Dict[str, object]) -> str:
         lines.append(f'{name}: {why}')
     for entry in report['sizes']:
         width, height, flops = entry['width'], entry['height'], entry['flops']
-        lines += ['', f"== {width}x{height}: dense {flops['dense'] / 1e9:.2f} GFLOP, describe "
-                      f"{flops['describe'] / 1e9:.2f} GFLOP for {report['top_k']} keypoints"]
+        lines += ['', f"== {width}x{height}, top-K {entry['top_k']}: dense "
+                      f"{flops['dense'] / 1e9:.2f} GFLOP, describe "
+                      f"{flops['describe'] / 1e9:.2f} GFLOP for {entry['top_k']} keypoints"]
         header = f"{'stage':12s}" + ''.join(f'{name:>22s}' for name in entry['backends'])
         lines.append(header + '   (p50 / p90 ms)')
         for stage, what in bench.STAGES:
@@ -247,6 +269,10 @@ def format_report(report: Dict[str, object]) -> str:
                 if name != 'torch':
                     frame = entry['backends'][name]['frame']['p50_ms']
                     lines.append(f'{name} vs torch eager (whole frame): {base / frame:.2f}x')
+        for graph, ops in entry.get('onnxruntime_profile', {}).items():
+            top = ', '.join(f'{op} {ms:.1f}' for op, ms in list(ops.items())[:8])
+            lines.append(f'onnxruntime profile, {graph} ({sum(ops.values()):.1f} ms of kernels): '
+                         f'{top}')
         for method, timings in entry['opencv'].items():
             detect = timings['detect_describe']['p50_ms']
             lines.append(f'opencv {method}: detect+describe {detect:.1f}'
@@ -255,8 +281,8 @@ def format_report(report: Dict[str, object]) -> str:
     for node in report.get('node', []):
         closed, core = node['closed_loop_in_to_out'], node['core_frame']
         reported = node['node_reported_overhead']
-        lines += ['', f"== node over ROS 2 at {node['width']}x{node['height']} "
-                      f"({node['backend']})",
+        lines += ['', f"== node over ROS 2 at {node['width']}x{node['height']}, top-K "
+                      f"{node['top_k']} ({node['backend']})",
                   f"message in -> odom out (closed loop): p50 {closed['p50_ms']:.1f} ms, "
                   f"p90 {closed['p90_ms']:.1f} ms",
                   f"core pipeline, same frames in-process: p50 {core['p50_ms']:.1f} ms",
@@ -279,7 +305,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.node_backend != 'none':
         from lfnet_ros import demo
         with demo.temporary_environ(demo.ros_environment(os.environ, os.getpid())):
-            for size in [_size(s) for s in args.sizes.split(',') if s.strip()]:
+            for size in _sizes(args):
                 print(f'node at {size[0]}x{size[1]} ...', file=sys.stderr, flush=True)
                 report['node'].append(run_node(args, frames, *size))
     print(format_report(report))

@@ -18,22 +18,24 @@ def test_bench_reports_stages_references_and_node_overhead(ros_env, tmp_path, ca
                                                            monkeypatch):
     monkeypatch.setenv('LFNET_CACHE_DIR', str(tmp_path / 'cache'))
     out = tmp_path / 'bench.json'
-    status = bench.main(['--sizes', '160x120', '--top-k', '100', '--backends',
+    status = bench.main(['--sizes', '160x120:60', '--top-k', '100', '--backends',
                          'torch,onnxruntime,tensorrt', '--frames', '4', '--warmup', '1',
                          '--repeats', '3', '--node-frames', '3', '--stream-seconds', '1',
-                         '--threads', '1', '--json', str(out)])
+                         '--threads', '1', '--profile', '--json', str(out)])
     printed = capsys.readouterr().out
     assert status == 0, printed
     report = json.loads(out.read_text())
     assert report['matmul_gflops'] > 0 and report['threads'] == 1
     (entry,) = report['sizes']
-    assert (entry['width'], entry['height']) == (160, 120)
+    assert (entry['width'], entry['height'], entry['top_k']) == (160, 120, 60)
     assert entry['flops']['dense'] > 0 and entry['flops']['describe'] > 0
     assert set(entry['backends']) == {'torch', 'onnxruntime'}
     assert 'tensorrt' in report['unavailable']  # no TensorRT here: reported, not faked
     for timings in entry['backends'].values():
         assert list(timings) == [stage for stage, _ in STAGES]
     assert set(entry['opencv']) == {'orb', 'sift'}
+    profile = entry['onnxruntime_profile']
+    assert 'Conv' in profile['dense'] and sum(profile['describe'].values()) > 0
 
     (node,) = report['node']
     closed = node['closed_loop_in_to_out']
@@ -41,6 +43,7 @@ def test_bench_reports_stages_references_and_node_overhead(ros_env, tmp_path, ca
     # Message in to odometry out includes the core pipeline on the same frames.
     assert closed['p50_ms'] > 0.5 * node['core_frame']['p50_ms']
     assert node['node_reported_overhead']['p50_ms'] >= 0
+    assert node['top_k'] == 60
     assert 1 <= node['stream_30hz']['processed'] <= node['stream_30hz']['sent'] == 30
     for line in ('compute limit', 'onnxruntime vs torch eager', 'node overhead',
                  'opencv orb', 'camera at 30 Hz'):
