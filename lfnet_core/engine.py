@@ -18,7 +18,7 @@ TensorRT exits at once.
 """
 
 import argparse
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 import hashlib
 import json
 import os
@@ -196,6 +196,7 @@ class EngineRecord:
     lfnet_fingerprint: str = ''
     built_at: str = field(default='', compare=False)
     build_seconds: float = field(default=0.0, compare=False)
+    engine_sha256: str = ''  # the plan's bytes: a truncated, damaged or swapped file is refused
 
     def key(self) -> str:
         """Cache key: sha256 over the key fields (first 32 hex digits)."""
@@ -234,6 +235,22 @@ class EngineRecord:
                     'file, TensorRT version, GPU model, precision and shape profile)')
 
 
+def bytes_sha256(data: bytes) -> str:
+    """SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_engine_file(engine_path: PathLike, record: EngineRecord) -> None:
+    """Refuse an engine file whose bytes are not the ones its record was written for.
+
+    Records without ``engine_sha256`` (written before it existed) are not checked.
+    """
+    if record.engine_sha256 and file_sha256(engine_path) != record.engine_sha256:
+        raise EngineCacheError(f'{engine_path}: engine file is corrupt (truncated, damaged or '
+                               'not the engine its record describes: sha256 differs); rebuild '
+                               'it with lfnet-build-engine')
+
+
 def file_sha256(path: PathLike) -> str:
     """SHA-256 of a file's bytes."""
     digest = hashlib.sha256()
@@ -264,6 +281,7 @@ def load_record(engine_path: PathLike, env: EngineEnvironment,
                                'against this TensorRT/GPU; build engines with lfnet-build-engine')
     record = EngineRecord.from_json(meta.read_text(), meta)
     record.check(engine_path, env, onnx_sha256, precision, profile)
+    check_engine_file(engine_path, record)
     return record
 
 
@@ -283,6 +301,8 @@ class EngineCache:
     def store(self, record: EngineRecord, plan: bytes) -> Path:
         """Write the engine and its record (engine first; the record marks it complete)."""
         self.root.mkdir(parents=True, exist_ok=True)
+        if not record.engine_sha256:
+            record = replace(record, engine_sha256=bytes_sha256(plan))
         path = self.path_for(record)
         _atomic_write(path, plan)
         _atomic_write(record_path(path), record.to_json().encode())
@@ -316,6 +336,7 @@ class EngineCache:
                 continue
             try:
                 record.check(engine, env, onnx_sha256, precision)
+                check_engine_file(engine, record)
             except EngineCacheError as exc:
                 refused.append(str(exc))
                 continue
@@ -622,6 +643,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             plan = build_engine(info, profile, args.fp16, args.workspace, args.timing_cache,
                                 args.verbose)
             record = new_record(info, env, precision, profile, time.perf_counter() - start)
+            record = replace(record, engine_sha256=bytes_sha256(plan))
             engine = cache.store(record, plan)
             print(f'  wrote {engine} ({len(plan) / 2**20:.1f} MiB)')
             if args.out:

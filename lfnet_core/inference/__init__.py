@@ -85,8 +85,11 @@ def _check_onnx_matches_weights(model, weights: PathLike) -> None:
         LOG.warning('torch missing: cannot check that %s was exported from %s', model.dense,
                     weights)
         return
-    meta = {p.key: p.value for p in onnx.load(str(model.dense), load_external_data=False)
-            .metadata_props}
+    try:
+        graph = onnx.load(str(model.dense), load_external_data=False)
+    except Exception as exc:  # noqa: B902 - protobuf raises DecodeError and others
+        raise ValueError(f'cannot load ONNX model {model.dense}: {exc}') from exc
+    meta = {p.key: p.value for p in graph.metadata_props}
     if meta.get('lfnet_fingerprint') != model_fingerprint(load_lfnet(weights)):
         raise BackendUnavailableError(f'{model.dense} was not exported from {weights}; '
                                       're-run lfnet-export with these weights')
