@@ -612,6 +612,36 @@ def _model_files(model: Path) -> List[Path]:
     return [model]
 
 
+def _build_files(args: argparse.Namespace) -> List[Path]:
+    """Return the ONNX files the CLI builds; refuse an --out file for a whole export folder."""
+    files = _model_files(Path(args.model))
+    if args.out and len(files) > 1 and Path(args.out).suffix:
+        raise ValueError('--out must be a folder when building a whole export folder')
+    return files
+
+
+def _out_target(out: Optional[PathLike], onnx_path: Path, count: int) -> Optional[Path]:
+    """Return where --out copies the engine built from `onnx_path` (one of `count` files)."""
+    if not out:
+        return None
+    out = Path(out)
+    return out / f'{onnx_path.stem}.engine' if count > 1 or out.is_dir() else out
+
+
+def _save_engine(cache: EngineCache, record: EngineRecord, plan: bytes,
+                 target: Optional[Path] = None) -> Path:
+    """Store a built plan in the cache (its sha256 in the record) and copy both to `target`."""
+    record = replace(record, engine_sha256=bytes_sha256(plan))
+    engine = cache.store(record, plan)
+    print(f'  wrote {engine} ({len(plan) / 2**20:.1f} MiB)')
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(target, plan)
+        _atomic_write(record_path(target), record.to_json().encode())
+        print(f'  copied to {target}')
+    return engine
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of `lfnet-build-engine`."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -628,9 +658,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print('lfnet-build-engine: no CUDA GPU found (torch.cuda / nvidia-smi); TensorRT '
                   'builds engines for the GPU it runs on', file=sys.stderr)
             return EXIT_NO_TENSORRT
-        files = _model_files(Path(args.model))
-        if args.out and len(files) > 1 and Path(args.out).suffix:
-            raise ValueError('--out must be a folder when building a whole export folder')
+        files = _build_files(args)
         cache = EngineCache(args.cache_dir)
         precision = 'fp16' if args.fp16 else 'fp32'
         print(f'TensorRT {env.tensorrt_version} on {env.gpu}, {precision}, cache {cache.root}')
@@ -643,16 +671,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             plan = build_engine(info, profile, args.fp16, args.workspace, args.timing_cache,
                                 args.verbose)
             record = new_record(info, env, precision, profile, time.perf_counter() - start)
-            record = replace(record, engine_sha256=bytes_sha256(plan))
-            engine = cache.store(record, plan)
-            print(f'  wrote {engine} ({len(plan) / 2**20:.1f} MiB)')
-            if args.out:
-                out = Path(args.out)
-                target = out / f'{path.stem}.engine' if len(files) > 1 or out.is_dir() else out
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _atomic_write(target, plan)
-                _atomic_write(record_path(target), record.to_json().encode())
-                print(f'  copied to {target}')
+            _save_engine(cache, record, plan, _out_target(args.out, path, len(files)))
         print(f'done in {time.perf_counter() - total:.1f} s')
     except (OSError, ValueError, RuntimeError) as exc:
         print(f'lfnet-build-engine: {exc}', file=sys.stderr)

@@ -9,7 +9,7 @@ it logs once which one runs and why the others were passed over.
 import logging
 import os
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 from lfnet_core.inference.base import Backend, OUTPUT_KEYS, prepare_image, select_top_k
 
@@ -130,8 +130,32 @@ def _create_tensorrt(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
     if not torch.cuda.is_available():
         raise BackendUnavailableError('TensorRT is installed but no CUDA GPU is usable '
                                       '(torch.cuda.is_available() is False)')
+    from lfnet_core.engine import EngineEnvironment
+    dense, describe = _tensorrt_engines(EngineEnvironment.detect(), weights, onnx_dir,
+                                        cache_dir, engine_path, engine_cache_dir)
+    from lfnet_core.inference.tensorrt_backend import TensorRTBackend
+    try:
+        return TensorRTBackend(dense, describe,
+                               device if device and device.startswith('cuda') else None)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise BackendUnavailableError(f'TensorRT engines {dense} and {describe} cannot run: '
+                                      f'{exc}') from exc
+
+
+def _tensorrt_engines(env, weights: Optional[PathLike], onnx_dir: Optional[PathLike],
+                      cache_dir: Optional[PathLike], engine_path: Optional[PathLike],
+                      engine_cache_dir: Optional[PathLike]) -> Tuple[Path, Path]:
+    """Return the checked (dense, describe) engines for `env` (an EngineEnvironment).
+
+    From `engine_path` (its records checked against `env`, and against the ONNX files in
+    `onnx_dir` and the `weights` when given), else the engine cache's entries for this model's
+    ONNX files. Never builds an engine and never imports TensorRT.
+
+    Raises:
+        BackendUnavailableError: an engine is missing, stale or foreign (the message says which).
+
+    """
     from lfnet_core import engine as trt_engine
-    env = trt_engine.EngineEnvironment.detect()
     try:
         if engine_path:
             dense, describe = trt_engine.engine_pair(engine_path)
@@ -154,13 +178,7 @@ def _create_tensorrt(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
         if engine_path:
             LOG.warning('TensorRT engine refused: %s', exc)
         raise BackendUnavailableError(f'TensorRT: {exc}') from exc
-    from lfnet_core.inference.tensorrt_backend import TensorRTBackend
-    try:
-        return TensorRTBackend(dense, describe,
-                               device if device and device.startswith('cuda') else None)
-    except (RuntimeError, ValueError, OSError) as exc:
-        raise BackendUnavailableError(f'TensorRT engines {dense} and {describe} cannot run: '
-                                      f'{exc}') from exc
+    return dense, describe
 
 
 def _check_engine_matches_weights(fingerprint: str, engine: Path, weights: PathLike) -> None:

@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """Tests for the TensorRT engine builder/cache (`lfnet_core.engine`) and the GPU backends.
 
-Without a GPU (every machine these tests were written on) they cover: the CLI's exit without
-TensorRT, the backend's refusal and the `auto` fallback, and the engine cache's key logic with an
-injected environment. The GPU parity tests at the end are skipped there.
+Nothing here fakes TensorRT, ONNX Runtime or a GPU. Without TensorRT (every machine these tests
+were written on) they cover the CLI's exit and the backend's refusal when TensorRT is really
+absent, the `auto` fallback, and the logic that needs no TensorRT, called with an explicit
+`EngineEnvironment`: the engine cache's keys and checks, the engine lookup behind the tensorrt
+backend, shape profiles, CLI arguments and what a build writes. The tests that need TensorRT
+itself (building, loading and running engines, `auto` picking them) use the real thing and are
+skipped without TensorRT 10 and a CUDA GPU.
 """
 
 import json
@@ -14,7 +18,6 @@ from pathlib import Path
 import subprocess
 import sys
 import time
-import types
 
 import numpy as np
 import pytest
@@ -23,14 +26,45 @@ import skimage.data
 from lfnet_core import engine
 from lfnet_core.engine import (EngineCache, EngineCacheError, EngineEnvironment, EngineRecord,
                                ShapeProfile)
-from lfnet_core.export import keypoint_agreement
-from lfnet_core.inference import BackendUnavailableError, create_backend, prepare_image
-from lfnet_core.inference import select_top_k
+from lfnet_core.export import keypoint_agreement, model_fingerprint
+from lfnet_core.inference import _tensorrt_engines, BackendUnavailableError, create_backend
+from lfnet_core.inference import prepare_image, select_top_k
 from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
 from model_helpers import randomised_model, shared_export
 
 ENV = EngineEnvironment('10.15.1', 'NVIDIA GeForce RTX 4090')
 REPO = Path(__file__).resolve().parents[2]
+NEEDS_TENSORRT_GPU = 'needs TensorRT 10 (NVIDIA wheels or JetPack) and a CUDA GPU'
+
+
+def _tensorrt_installed() -> bool:
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _cuda_torch():
+    try:
+        import torch
+        return torch.cuda.is_available()
+    except ImportError:
+        return False
+
+
+without_tensorrt = pytest.mark.skipif(
+    _tensorrt_installed(), reason='checks the behaviour when TensorRT is absent; it is installed '
+    'here')
+
+
+def _require_tensorrt_gpu():
+    """Return the real tensorrt module, or skip: these tests build, load and run engines."""
+    trt = pytest.importorskip('tensorrt', reason=NEEDS_TENSORRT_GPU)
+    if not _cuda_torch():
+        pytest.skip(f'{NEEDS_TENSORRT_GPU}: TensorRT is installed but torch.cuda.is_available() '
+                    'is False')
+    return trt
 
 
 @pytest.fixture(scope='module')
@@ -38,19 +72,6 @@ def exported(tmp_path_factory):
     model = randomised_model(0)
     paths, weights = shared_export(tmp_path_factory, model)
     return model, paths, weights
-
-
-@pytest.fixture
-def fake_tensorrt(monkeypatch):
-    """Provide an importable `tensorrt` stand-in, a 'present' GPU and a fixed environment."""
-    import torch
-
-    module = types.ModuleType('tensorrt')
-    module.__version__ = ENV.tensorrt_version
-    monkeypatch.setitem(sys.modules, 'tensorrt', module)
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
-    monkeypatch.setattr(EngineEnvironment, 'detect', classmethod(lambda cls: ENV))
-    return module
 
 
 def _record(**changes):
@@ -71,11 +92,22 @@ def _store(folder: Path, name: str, record: EngineRecord) -> Path:
     return path
 
 
-# ------------------------------------------------------------------------- without TensorRT
+def _cache_model(cache: EngineCache, paths, env: EngineEnvironment = ENV,
+                 precision: str = 'fp16') -> dict:
+    """Store records (with stand-in plan bytes) for both graphs of an export, as a build would."""
+    stored = {}
+    for graph, onnx_path in (('dense', paths.dense), ('describe', paths.describe)):
+        info = engine.onnx_info(onnx_path)
+        record = engine.new_record(info, env, precision, ShapeProfile.fixed((480, 640)))
+        stored[graph] = engine._save_engine(cache, record, f'plan-{graph}'.encode())
+    return stored
 
 
-def test_cli_without_tensorrt_exits_at_once(monkeypatch, capsys, tmp_path):
-    monkeypatch.setitem(sys.modules, 'tensorrt', None)  # import tensorrt -> ImportError
+# ------------------------------------------------------------ without TensorRT (really absent)
+
+
+@without_tensorrt
+def test_cli_without_tensorrt_exits_at_once(capsys, tmp_path):
     start = time.perf_counter()
     code = engine.main([str(tmp_path / 'missing.onnx'), '--fp16', '--shape', '480x640'])
     assert time.perf_counter() - start < 2.0
@@ -85,10 +117,10 @@ def test_cli_without_tensorrt_exits_at_once(monkeypatch, capsys, tmp_path):
     assert 'missing.onnx' not in err  # nothing else was looked at
 
 
+@without_tensorrt
 def test_cli_without_tensorrt_in_a_fresh_interpreter():
     """Importing the module and exiting costs < 2 s and never imports torch."""
     code = ('import sys, time\n'
-            "sys.modules['tensorrt'] = None\n"
             'start = time.perf_counter()\n'
             'from lfnet_core.engine import main\n'
             "code = main(['lfnet_dense.onnx'])\n"
@@ -103,96 +135,126 @@ def test_cli_without_tensorrt_in_a_fresh_interpreter():
     assert 'pip install tensorrt' in result.stderr
 
 
-def test_cli_help_works_without_tensorrt(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, 'tensorrt', None)
+def test_cli_help_works_without_tensorrt(capsys):
+    """--help never imports TensorRT (so it works with or without it)."""
     with pytest.raises(SystemExit) as info:
         engine.main(['--help'])
     assert info.value.code == 0
-    assert '--max-keypoints' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    for flag in ('--fp16', '--shape', '--min', '--opt', '--max', '--max-keypoints', '--workspace',
+                 '--timing-cache', '--out', '--cache-dir', '--verbose'):
+        assert flag in out
 
 
-def test_tensorrt_backend_unavailable_is_actionable(monkeypatch):
-    monkeypatch.setitem(sys.modules, 'tensorrt', None)
+@without_tensorrt
+def test_tensorrt_backend_unavailable_is_actionable():
     with pytest.raises(BackendUnavailableError, match='TensorRT') as info:
         create_backend('tensorrt')
     assert 'pip install tensorrt' in str(info.value) and 'onnxruntime' in str(info.value)
 
 
-def test_tensorrt_without_gpu(fake_tensorrt, monkeypatch):
-    import torch
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    with pytest.raises(BackendUnavailableError, match='no CUDA GPU'):
-        create_backend('tensorrt')
-
-
-def test_auto_falls_back_to_onnxruntime_cpu(exported, caplog, monkeypatch):
+@without_tensorrt
+def test_auto_falls_back_to_onnxruntime_cpu(exported, caplog, tmp_path):
     _, paths, weights = exported
-    monkeypatch.setitem(sys.modules, 'tensorrt', None)
-    with caplog.at_level(logging.INFO, logger='lfnet_core.inference'):
-        backend = create_backend('auto', weights=weights, onnx_dir=paths.dense.parent)
-    assert isinstance(backend, OnnxRuntimeBackend)
-    assert backend.providers == ['CPUExecutionProvider']
-    assert 'auto -> onnxruntime [CPUExecutionProvider]' in caplog.text
-    assert 'tensorrt: TensorRT is not installed' in caplog.text
-
-
-def test_auto_without_a_cached_engine_never_builds(exported, fake_tensorrt, tmp_path, caplog,
-                                                   monkeypatch):
-    _, paths, weights = exported
-    monkeypatch.setattr(engine, 'build_engine', lambda *a, **k: pytest.fail('built an engine'))
-    with pytest.raises(BackendUnavailableError, match='lfnet-build-engine'):
-        create_backend('tensorrt', onnx_dir=paths.dense.parent, engine_cache_dir=tmp_path)
     with caplog.at_level(logging.INFO, logger='lfnet_core.inference'):
         backend = create_backend('auto', weights=weights, onnx_dir=paths.dense.parent,
                                  engine_cache_dir=tmp_path)
-    assert backend.name == 'onnxruntime'
-    assert 'no TensorRT engine in' in caplog.text
+    assert isinstance(backend, OnnxRuntimeBackend)
+    import onnxruntime
+    if 'CUDAExecutionProvider' not in onnxruntime.get_available_providers():
+        assert backend.providers == ['CPUExecutionProvider']
+        assert 'auto -> onnxruntime [CPUExecutionProvider]' in caplog.text
+    assert 'tensorrt: TensorRT is not installed' in caplog.text
+    assert not list(tmp_path.iterdir())  # no engine cache written
 
 
-def test_auto_picks_tensorrt_when_engines_are_cached(exported, fake_tensorrt, tmp_path,
-                                                     monkeypatch):
-    """With TensorRT, a GPU and matching engines, `auto` loads them (the backend is stubbed)."""
+# ------------------------------------------------ engine lookup behind the tensorrt backend
+
+
+def test_cache_without_engines_never_builds(exported, tmp_path, monkeypatch):
+    """The backend only looks engines up; a missing one is an error naming lfnet-build-engine."""
+    _, paths, weights = exported
+    monkeypatch.setattr(engine, 'build_engine', lambda *a, **k: pytest.fail('built an engine'))
+    with pytest.raises(BackendUnavailableError, match='no TensorRT engine in') as info:
+        _tensorrt_engines(ENV, weights, paths.dense.parent, None, None, tmp_path)
+    assert 'lfnet-build-engine' in str(info.value) and ENV.gpu in str(info.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_cached_engines_are_found_for_this_model(exported, tmp_path):
+    _, paths, weights = exported
+    stored = _cache_model(EngineCache(tmp_path), paths)
+    dense, describe = _tensorrt_engines(ENV, weights, paths.dense.parent, None, None, tmp_path)
+    assert (dense, describe) == (stored['dense'], stored['describe'])
+    assert engine.load_record(dense, ENV).graph == 'dense'
+    assert engine.load_record(describe, ENV).graph == 'describe'
+
+
+@pytest.mark.parametrize('env, field', [
+    (EngineEnvironment('10.15.1', 'Tesla T4'), 'gpu'),
+    (EngineEnvironment('10.3.0', ENV.gpu), 'tensorrt_version')])
+def test_cached_engines_for_another_environment_are_never_loaded(exported, tmp_path, env, field):
+    _, paths, weights = exported
+    _cache_model(EngineCache(tmp_path), paths)
+    with pytest.raises(BackendUnavailableError, match='no TensorRT engine in') as info:
+        _tensorrt_engines(env, weights, paths.dense.parent, None, None, tmp_path)
+    assert 'refused' in str(info.value) and field in str(info.value)
+
+
+def test_cached_engines_of_another_model_are_never_loaded(exported, tmp_path):
     _, paths, weights = exported
     cache = EngineCache(tmp_path)
-    for onnx_path in (paths.dense, paths.describe):
-        info = engine.onnx_info(onnx_path)
-        cache.store(engine.new_record(info, ENV, 'fp16', ShapeProfile.fixed((480, 640))), b'plan')
-    loaded = []
-
-    class StubBackend:
-        name = 'tensorrt'
-
-        def __init__(self, dense, describe, device=None):
-            loaded.append((Path(dense), Path(describe)))
-
-    monkeypatch.setattr('lfnet_core.inference.tensorrt_backend.TensorRTBackend', StubBackend)
-    backend = create_backend('auto', weights=weights, onnx_dir=paths.dense.parent,
-                             engine_cache_dir=tmp_path)
-    assert backend.name == 'tensorrt'
-    (dense, describe), = loaded
-    assert engine.EngineRecord.from_json(engine.record_path(dense).read_text()).graph == 'dense'
-    assert engine.EngineRecord.from_json(
-        engine.record_path(describe).read_text()).graph == 'describe'
+    cache.store(_record(graph='dense'), b'plan')  # onnx_sha256 'aaa…': another ONNX file
+    cache.store(_record(graph='describe', onnx_sha256='b' * 64), b'plan')
+    with pytest.raises(BackendUnavailableError, match='no TensorRT engine in') as info:
+        _tensorrt_engines(ENV, weights, paths.dense.parent, None, None, tmp_path)
+    assert 'refused' not in str(info.value)  # not even considered
 
 
-def test_engine_path_is_checked(exported, fake_tensorrt, tmp_path, caplog):
-    _, paths, _ = exported
+def test_damaged_cached_engine_is_not_loaded(exported, tmp_path):
+    _, paths, weights = exported
+    stored = _cache_model(EngineCache(tmp_path), paths)
+    stored['describe'].write_bytes(b'plan-desc')  # truncated
+    with pytest.raises(BackendUnavailableError, match='corrupt'):
+        _tensorrt_engines(ENV, weights, paths.dense.parent, None, None, tmp_path)
+
+
+def test_engine_path_is_checked(exported, tmp_path, caplog):
+    model, paths, weights = exported
     dense_sha = engine.file_sha256(paths.dense)
+    fingerprint = model_fingerprint(model)
     folder = tmp_path / 'engines'
+
+    def engines(**kwargs):
+        options = {'weights': None, 'onnx_dir': None, 'cache_dir': None,
+                   'engine_path': folder, 'engine_cache_dir': tmp_path / 'cache'}
+        options.update(kwargs)
+        return _tensorrt_engines(ENV, **options)
+
     _store(folder, 'lfnet_dense.engine', _record(onnx_sha256=dense_sha, gpu='Tesla T4'))
     _store(folder, 'lfnet_describe.engine', _record(graph='describe'))
-    with pytest.raises(BackendUnavailableError) as info:
-        create_backend('tensorrt', engine_path=folder)
+    with caplog.at_level(logging.WARNING, logger='lfnet_core.inference'):
+        with pytest.raises(BackendUnavailableError) as info:
+            engines()
     message = str(info.value)
     assert 'lfnet_dense.engine' in message and 'gpu' in message and 'Tesla T4' in message
     assert 'TensorRT engine refused' in caplog.text
     _store(folder, 'lfnet_dense.engine', _record(onnx_sha256=dense_sha))
+    assert engines() == (folder / 'lfnet_dense.engine', folder / 'lfnet_describe.engine')
+    assert engines(engine_path=folder / 'lfnet_describe.engine')[0] == \
+        folder / 'lfnet_dense.engine'
     with pytest.raises(BackendUnavailableError, match='lfnet_describe.engine.*onnx_sha256'):
-        create_backend('tensorrt', engine_path=folder, onnx_dir=paths.dense.parent)
+        engines(onnx_dir=paths.dense.parent)
+    with pytest.raises(BackendUnavailableError, match='not built from'):
+        engines(weights=weights)  # the records carry another model's fingerprint
+    _store(folder, 'lfnet_dense.engine', _record(onnx_sha256=dense_sha,
+                                                 lfnet_fingerprint=fingerprint))
+    assert engines(weights=weights)[0] == folder / 'lfnet_dense.engine'
     with pytest.raises(BackendUnavailableError, match='engine not found'):
-        create_backend('tensorrt', engine_path=tmp_path / 'elsewhere')
+        engines(engine_path=tmp_path / 'elsewhere')
     with pytest.raises(BackendUnavailableError, match='must be a folder'):
-        create_backend('tensorrt', engine_path=folder / 'model.engine')
+        engines(engine_path=folder / 'model.engine')
+    assert not (tmp_path / 'cache').exists()
 
 
 # ------------------------------------------------------------------------------ cache key logic
@@ -278,6 +340,48 @@ def test_onnx_info_and_new_record(exported):
         engine.new_record(dense, ENV, 'int8', engine.default_profile(dense.min_side))
 
 
+@pytest.mark.parametrize('field, value', [
+    ('onnx_sha256', 'b' * 64), ('tensorrt_version', '10.16.0'), ('gpu', 'NVIDIA A100'),
+    ('precision', 'fp32')])
+def test_cache_never_finds_a_foreign_engine(tmp_path, field, value):
+    """An engine for another model, TensorRT version, GPU or precision is never returned."""
+    cache = EngineCache(tmp_path)
+    cache.store(_record(**{field: value}), b'plan')
+    with pytest.raises(EngineCacheError, match='no fp16 TensorRT engine'):
+        cache.find('a' * 64, ENV, 'fp16')
+    cache.store(_record(), b'plan')
+    assert cache.find('a' * 64, ENV, 'fp16') == cache.path_for(_record())
+
+
+def test_cache_refuses_damaged_engines(tmp_path):
+    cache = EngineCache(tmp_path)
+    old = cache.store(_record(precision='fp32', built_at='2026-01-01T00:00:00+0000'), b'old plan')
+    new = cache.store(_record(built_at='2026-06-01T00:00:00+0000'), b'new plan')
+    assert engine.load_record(new, ENV).engine_sha256 == engine.bytes_sha256(b'new plan')
+    assert cache.find('a' * 64, ENV) == new
+    new.write_bytes(b'new pla')  # truncated
+    assert cache.find('a' * 64, ENV) == old  # the intact one, not the damaged newer one
+    with pytest.raises(EngineCacheError, match='corrupt') as info:
+        cache.find('a' * 64, ENV, 'fp16')
+    assert str(new) in str(info.value)
+    old.write_bytes(new.read_bytes())  # swapped bytes are refused as well
+    with pytest.raises(EngineCacheError, match='corrupt'):
+        cache.find('a' * 64, ENV, 'fp32')
+
+
+def test_cache_records_skip_unreadable_entries(tmp_path):
+    cache = EngineCache(tmp_path)
+    kept = cache.store(_record(), b'plan')
+    (tmp_path / 'broken.json').write_text('{')
+    (tmp_path / 'orphan.json').write_text(_record(gpu='Orin').to_json())  # no .engine beside it
+    assert [path for path, _ in cache.records()] == [kept]
+
+
+def test_default_cache_root(monkeypatch, tmp_path):
+    monkeypatch.setenv('LFNET_CACHE_DIR', str(tmp_path))
+    assert EngineCache().root == tmp_path / 'tensorrt'
+
+
 # -------------------------------------------------------------------------------------- profile
 
 
@@ -327,28 +431,75 @@ def test_profile_from_arguments(exported):
         engine._profile_from_args(parser.parse_args(['m.onnx', '--shape', '480x640']), fixed)
 
 
-# --------------------------------------------------------------------------- GPU (skipped here)
+def test_cli_files_and_out_targets(exported, tmp_path):
+    _, paths, _ = exported
+    parser = engine._parser()
+    folder = paths.dense.parent
+
+    def files(*argv):
+        return engine._build_files(parser.parse_args(list(argv)))
+
+    assert files(str(folder)) == [paths.dense, paths.describe]
+    assert files(str(paths.dense), '--out', str(tmp_path / 'd.engine')) == [paths.dense]
+    with pytest.raises(ValueError, match='--out must be a folder'):
+        files(str(folder), '--out', str(tmp_path / 'both.engine'))
+    with pytest.raises(FileNotFoundError, match='not an lfnet-export folder'):
+        files(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match='ONNX model not found'):
+        files(str(tmp_path / 'none.onnx'))
+    assert engine._out_target(None, paths.dense, 1) is None
+    assert engine._out_target(tmp_path / 'x.engine', paths.dense, 1) == tmp_path / 'x.engine'
+    assert engine._out_target(tmp_path, paths.dense, 1) == tmp_path / 'lfnet_dense.engine'
+    assert engine._out_target(str(tmp_path / 'new'), paths.describe, 2) == \
+        tmp_path / 'new' / 'lfnet_describe.engine'
+    args = parser.parse_args(['m.onnx', '--fp16', '--workspace', '512', '--timing-cache', 't',
+                              '--cache-dir', 'c', '--verbose'])
+    assert (args.fp16, args.workspace, args.timing_cache, args.cache_dir, args.verbose) == \
+        (True, 512, 't', 'c', True)
+    defaults = parser.parse_args(['m.onnx'])
+    assert (defaults.fp16, defaults.workspace, defaults.max_keypoints) == \
+        (False, engine.DEFAULT_WORKSPACE_MIB, engine.DEFAULT_MAX_KEYPOINTS)
 
 
-def _cuda_torch():
-    try:
-        import torch
-        return torch.cuda.is_available()
-    except ImportError:
-        return False
+def test_saved_builds_fill_the_cache_and_the_out_folder(exported, tmp_path, capsys):
+    """What the CLI writes after each build, with stand-in plan bytes (no TensorRT involved)."""
+    _, paths, _ = exported
+    parser = engine._parser()
+    out, cache = tmp_path / 'engines', EngineCache(tmp_path / 'cache')
+    args = parser.parse_args([str(paths.dense.parent), '--fp16', '--min', '64x64', '--opt',
+                              '240x320', '--max', '480x640', '--max-keypoints', '2000', '--out',
+                              str(out)])
+    files = engine._build_files(args)
+    for path in files:
+        info = engine.onnx_info(path)
+        profile = engine._profile_from_args(args, info)
+        record = engine.new_record(info, ENV, 'fp16', profile, 3.0)
+        engine._save_engine(cache, record, f'PLAN {path.stem}'.encode(),
+                            engine._out_target(args.out, path, len(files)))
+    dense, describe = engine.engine_pair(out)
+    assert dense.read_bytes() == b'PLAN lfnet_dense'
+    found = engine.ensure_engines({'dense': paths.dense, 'describe': paths.describe}, cache, ENV,
+                                  precision='fp16')
+    for graph, copy in (('dense', dense), ('describe', describe)):
+        record = engine.load_record(found[graph], ENV,
+                                    engine.file_sha256(getattr(paths, graph)), 'fp16',
+                                    '64x64:240x320:480x640/1:1000:2000')
+        assert record.graph == graph and record.engine_sha256 == engine.bytes_sha256(
+            copy.read_bytes())
+        assert engine.load_record(copy, ENV) == record
+        assert found[graph].read_bytes() == copy.read_bytes()
+    with pytest.raises(EngineCacheError, match='no fp32'):
+        engine.ensure_engines({'dense': paths.dense}, cache, ENV, precision='fp32')
+    assert 'copied to' in capsys.readouterr().out
+    assert not list(cache.root.glob('*.tmp*')) and not list(out.glob('*.tmp*'))
+
+
+# ------------------------------------------------------------- GPU and TensorRT (skipped here)
 
 
 def _ort_cuda():
     import onnxruntime
     return 'CUDAExecutionProvider' in onnxruntime.get_available_providers() and _cuda_torch()
-
-
-def _tensorrt_importable():
-    try:
-        import tensorrt  # noqa: F401
-    except ImportError:
-        return False
-    return _cuda_torch()
 
 
 def _assert_parity(reference, candidate, image, top_k=500, atol=1e-3):
@@ -382,14 +533,113 @@ def test_torch_cuda_matches_cpu(exported):
     _assert_parity(cpu, gpu, skimage.data.camera())
 
 
-@pytest.mark.skipif(not _tensorrt_importable(), reason='needs TensorRT and a CUDA GPU')
-def test_tensorrt_matches_onnxruntime_cpu(exported, tmp_path):
-    """Builds fp32 engines for a small profile (minutes), then loads them like the node does."""
+BUILT_PROFILE = '64x64:512x512:512x512/1:1000:1000'
+
+
+@pytest.fixture(scope='module')
+def built(exported, tmp_path_factory):
+    """Real fp32 engines for a small profile, built once by `lfnet-build-engine` (minutes)."""
+    trt = _require_tensorrt_gpu()
+    _, paths, _ = exported
+    base = tmp_path_factory.mktemp('tensorrt')
+    out, cache, timing = base / 'engines', EngineCache(base / 'cache'), base / 'timing.cache'
+    code = engine.main([str(paths.dense.parent), '--min', '64x64', '--opt', '512x512', '--max',
+                        '512x512', '--max-keypoints', '1000', '--cache-dir', str(cache.root),
+                        '--timing-cache', str(timing), '--out', str(out)])
+    assert code == 0, 'lfnet-build-engine failed (its stderr is in the captured output)'
+    return trt, out, cache, timing
+
+
+def test_cli_builds_engines_with_tensorrt(exported, built):
+    _, paths, _ = exported
+    trt, out, cache, timing = built
+    env = EngineEnvironment.detect()
+    assert env.tensorrt_version == str(trt.__version__) and env.gpu
+    dense, describe = engine.engine_pair(out)
+    for graph, path, onnx_path in (('dense', dense, paths.dense),
+                                   ('describe', describe, paths.describe)):
+        record = engine.load_record(path, env, engine.file_sha256(onnx_path), 'fp32',
+                                    BUILT_PROFILE)
+        assert record.graph == graph and record.build_seconds > 0
+    found = engine.ensure_engines({'dense': paths.dense, 'describe': paths.describe}, cache, env,
+                                  precision='fp32')
+    assert found['dense'].read_bytes() == dense.read_bytes()
+    assert found['describe'].read_bytes() == describe.read_bytes()
+    assert timing.stat().st_size > 0
+    runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+    plan = runtime.deserialize_cuda_engine(dense.read_bytes())
+    assert plan is not None
+    names = {plan.get_tensor_name(i) for i in range(plan.num_io_tensors)}
+    assert names == {'image', 'score', 'scale', 'orientation', 'peaks'}
+    low, _, high = plan.get_tensor_profile_shape('image', 0)
+    assert (tuple(low), tuple(high)) == ((1, 1, 64, 64), (1, 1, 512, 512))
+
+
+def test_ensure_engines_builds_only_when_asked(exported, built, tmp_path):
+    _, paths, _ = exported
+    _, _, _, timing = built
+    graphs = {'dense': paths.dense, 'describe': paths.describe}
+    cache = EngineCache(tmp_path)
+    with pytest.raises(EngineCacheError, match='lfnet-build-engine'):
+        engine.ensure_engines(graphs, cache)
+    assert not list(tmp_path.iterdir())
+    profile = ShapeProfile((64, 64), (256, 256), (256, 256), 1, 500, 1000)
+    first = engine.ensure_engines(graphs, cache, build=True, profile=profile,
+                                  timing_cache=timing)
+    assert engine.load_record(first['describe'], EngineEnvironment.detect()).profile == \
+        profile.text()
+    assert engine.ensure_engines(graphs, cache) == first  # found, not rebuilt
+
+
+def test_tensorrt_without_gpu(tmp_path, capsys):
+    """With TensorRT but no usable CUDA GPU, the backend and the CLI refuse at once."""
+    pytest.importorskip('tensorrt', reason='checks TensorRT installed without a CUDA GPU')
+    if _cuda_torch():
+        pytest.skip('checks a machine without a CUDA GPU; this one has one')
+    with pytest.raises(BackendUnavailableError, match='no CUDA GPU'):
+        create_backend('tensorrt', engine_cache_dir=tmp_path)
+    if not engine.gpu_name():
+        assert engine.main([str(tmp_path / 'lfnet_dense.onnx')]) == engine.EXIT_NO_TENSORRT
+        assert 'no CUDA GPU found' in capsys.readouterr().err
+
+
+def test_auto_without_a_cached_engine_uses_onnxruntime(exported, tmp_path, caplog):
+    _require_tensorrt_gpu()
     _, paths, weights = exported
-    cache = EngineCache(tmp_path / 'engines')
-    profile = ShapeProfile((64, 64), (512, 512), (512, 512), 1, 500, 1000)
-    engine.ensure_engines({'dense': paths.dense, 'describe': paths.describe}, cache,
-                          build=True, profile=profile)
+    with pytest.raises(BackendUnavailableError, match='lfnet-build-engine'):
+        create_backend('tensorrt', onnx_dir=paths.dense.parent, engine_cache_dir=tmp_path)
+    with caplog.at_level(logging.INFO, logger='lfnet_core.inference'):
+        backend = create_backend('auto', weights=weights, onnx_dir=paths.dense.parent,
+                                 engine_cache_dir=tmp_path)
+    assert backend.name == 'onnxruntime'
+    assert 'no TensorRT engine in' in caplog.text
+    assert not list(tmp_path.iterdir())  # nothing was built
+
+
+def test_auto_picks_tensorrt_when_engines_are_cached(exported, built, caplog):
+    _, paths, weights = exported
+    _, _, cache, _ = built
+    with caplog.at_level(logging.INFO, logger='lfnet_core.inference'):
+        backend = create_backend('auto', weights=weights, onnx_dir=paths.dense.parent,
+                                 engine_cache_dir=cache.root)
+    assert backend.name == 'tensorrt' and backend.precision == 'fp32'
+    assert 'auto -> tensorrt' in caplog.text
+
+
+def test_engine_path_loads_the_built_engines(exported, built):
+    _, paths, weights = exported
+    _, out, _, _ = built
+    backend = create_backend('tensorrt', weights=weights, onnx_dir=paths.dense.parent,
+                             engine_path=out)
+    image = prepare_image(skimage.data.camera()[:256, :320])[None, None]
+    score, scale, orientation, peaks = backend.dense(image)
+    assert score.shape[-2:] == (256, 320) and np.isfinite(score).all()
+
+
+def test_tensorrt_matches_onnxruntime_cpu(exported, built):
+    """Loads the built engines like the node does and compares them with ONNX Runtime's CPU."""
+    _, paths, weights = exported
+    _, _, cache, _ = built
     backend = create_backend('tensorrt', weights=weights, onnx_dir=paths.dense.parent,
                              engine_cache_dir=cache.root)
     cpu = OnnxRuntimeBackend(paths, ['CPUExecutionProvider'])
@@ -397,79 +647,3 @@ def test_tensorrt_matches_onnxruntime_cpu(exported, tmp_path):
     backend.extract(skimage.data.camera()[:200, :300])  # smaller shape: buffers reused
     with pytest.raises(ValueError, match='outside the engine profile'):
         backend.extract(np.zeros((600, 600), np.uint8))
-
-
-def _fake_builder_api(module, calls):
-    """Give `module` the slice of the TensorRT 10 builder API that build_engine uses."""
-    class Network:
-        inputs = []
-        num_inputs = property(lambda self: len(self.inputs))
-
-        def get_input(self, index):
-            return self.inputs[index]
-
-    class Parser:
-        num_errors = 0
-
-        def __init__(self, network, logger):
-            self.network = network
-
-        def parse(self, data, path):
-            dims = {'image': (1, 1, -1, -1), 'orientation': (1, 2, -1, -1),
-                    'keypoints': (1, -1, 2)}
-            names = ['image', 'orientation', 'keypoints'] if 'describe' in path else ['image']
-            self.network.inputs = [types.SimpleNamespace(name=n, shape=dims[n]) for n in names]
-            return True
-
-    class Config:
-        def __getattr__(self, name):
-            return lambda *args, **kwargs: calls.append((name,) + args) or types.SimpleNamespace(
-                serialize=lambda: b'timing')
-
-    class Builder:
-        def __init__(self, logger):
-            pass
-
-        def create_network(self, flags):
-            return Network()
-
-        def create_builder_config(self):
-            return Config()
-
-        def create_optimization_profile(self):
-            return types.SimpleNamespace(set_shape=lambda *args: calls.append(('profile',) + args))
-
-        def build_serialized_network(self, network, config):
-            config.progress_monitor.phase_start('Building', None, 1)
-            config.progress_monitor.phase_finish('Building')
-            return memoryview(b'PLAN')
-
-    module.Logger = type('Logger', (), {'INFO': 1, 'WARNING': 2,
-                                        '__init__': lambda self, level: None})
-    module.Builder, module.OnnxParser, module.IProgressMonitor = Builder, Parser, object
-    module.MemoryPoolType = types.SimpleNamespace(WORKSPACE='workspace')
-    module.BuilderFlag = types.SimpleNamespace(FP16='fp16')
-
-
-def test_cli_drives_the_builder_and_fills_the_cache(exported, fake_tensorrt, tmp_path, capsys):
-    """The CLI flow against a stand-in builder API (proves the plumbing, not TensorRT)."""
-    _, paths, _ = exported
-    calls = []
-    _fake_builder_api(fake_tensorrt, calls)
-    out, cache_dir = tmp_path / 'engines', tmp_path / 'cache'
-    code = engine.main([str(paths.dense.parent), '--fp16', '--min', '64x64', '--opt', '240x320',
-                        '--max', '480x640', '--max-keypoints', '2000', '--cache-dir',
-                        str(cache_dir), '--timing-cache', str(tmp_path / 't' / 'timing.cache'),
-                        '--out', str(out)])
-    assert code == 0, capsys.readouterr().err
-    assert ('profile', 'keypoints', (1, 1, 2), (1, 1000, 2), (1, 2000, 2)) in calls
-    assert ('profile', 'orientation', (1, 2, 64, 64), (1, 2, 240, 320), (1, 2, 480, 640)) in calls
-    assert ('set_flag', 'fp16') in calls
-    assert ('set_memory_pool_limit', 'workspace', 2 << 30) in calls
-    assert (tmp_path / 't' / 'timing.cache').read_bytes() == b'timing'
-    dense, describe = engine.engine_pair(out)
-    assert dense.read_bytes() == describe.read_bytes() == b'PLAN'
-    found = engine.ensure_engines({'dense': paths.dense, 'describe': paths.describe},
-                                  EngineCache(cache_dir), ENV, precision='fp16')
-    assert engine.load_record(found['describe'], ENV).graph == 'describe'
-    assert 'Building' in capsys.readouterr().out
