@@ -34,8 +34,9 @@ DESCRIBE_INPUTS = ['image', 'score', 'scale', 'orientation', 'keypoints']
 DESCRIBE_OUTPUTS = ['keypoints_refined', 'scales', 'orientations', 'descriptors']
 # Bumped whenever the exported graphs change for the same weights (cached exports are keyed
 # by it): 2 = row-decomposed score/orientation heads, written-out scale softmax; 3 = rows of
-# the upsampled scales resized after the 1 x k stage.
-GRAPH_VERSION = 3
+# the upsampled scales resized after the 1 x k stage; 4 = every scale: width resize and the
+# 1 x k stage on the transposed features, 5 channels transposed back.
+GRAPH_VERSION = 4
 DEFAULT_OPSET = 18
 MAX_SIDE = 8192
 MAX_KEYPOINTS = 8192

@@ -14,8 +14,7 @@ import torch.nn.functional as F
 
 from lfnet_core.config import DetectorConfig
 from lfnet_core.ops.nms import border_mask, soft_merge_scales, soft_nms_3d
-from lfnet_core.ops.resize import (resize_bilinear, resize_bilinear_transposed, resize_rows,
-                                   scaled_size)
+from lfnet_core.ops.resize import resize_bilinear, resize_rows, scaled_size
 from lfnet_core.ops.row_conv import conv2d_rows
 
 
@@ -98,17 +97,14 @@ class DetectorNet(nn.Module):
             if factor == 1.0 and self.config.ori_ksize == self.config.conv_ksize:
                 logit, orientation = conv2d_rows(
                     feat, [conv.weight, self.ori_conv.weight], [conv.bias, self.ori_conv.bias])
-            elif factor < 1.0:  # upsampled: resize the rows after the 1 x k stage (C 16 -> 5)
-                out_h, out_w = scaled_size(height, factor), scaled_size(width, factor)
-                wide = resize_rows(feat_t, out_w).transpose(2, 3)  # (B, C, H, out_w)
-                logit, = conv2d_rows(wide, [conv.weight], [conv.bias],
-                                     row_resize=lambda x, n=out_h: resize_rows(x, n))
             else:
-                resized = feat
-                if factor != 1.0:
-                    resized = resize_bilinear_transposed(feat_t, scaled_size(height, factor),
-                                                         scaled_size(width, factor))
-                logit, = conv2d_rows(resized, [conv.weight], [conv.bias])
+                # Width resize on the shared transposed features, the 1 x k stage on that
+                # layout (k x 1), then only its 5 channels are transposed back and
+                # row-resized, not the 16 feature channels.
+                out_h, out_w = scaled_size(height, factor), scaled_size(width, factor)
+                logit, = conv2d_rows(resize_rows(feat_t, out_w), [conv.weight], [conv.bias],
+                                     row_resize=lambda x, n=out_h: resize_rows(x, n),
+                                     transposed=True)
             logit = instance_norm(logit, self.config.logit_inst_norm_eps)
             if factor != 1.0:
                 logit = resize_bilinear(logit, height, width)

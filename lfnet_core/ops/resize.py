@@ -38,13 +38,3 @@ def resize_bilinear(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Resize (B, C, H, W) to (B, C, height, width) with TF1's legacy bilinear mapping."""
     x = resize_rows(x, height)
     return resize_rows(x.transpose(2, 3), width).transpose(2, 3)
-
-
-def resize_bilinear_transposed(x_t: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Resize like `resize_bilinear`, given the input transposed: x_t is (B, C, W, H).
-
-    The width pass runs first, on x_t's rows, so a caller that resizes one map to several
-    sizes transposes it once instead of twice per size (the same value up to float rounding).
-    """
-    x = resize_rows(x_t, width).transpose(2, 3)
-    return resize_rows(x, height)

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 
 def conv2d_rows(x: torch.Tensor, weights: Sequence[torch.Tensor],
                 biases: Sequence[torch.Tensor],
-                row_resize: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
-                ) -> List[torch.Tensor]:
+                row_resize: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+                transposed: bool = False) -> List[torch.Tensor]:
     """Apply several stride-1, 'same'-padded k x k convolutions to one input.
 
     Args:
@@ -32,6 +32,8 @@ def conv2d_rows(x: torch.Tensor, weights: Sequence[torch.Tensor],
             it commutes with a map of the rows, and running it first leaves k * C_out channels
             instead of C_in for the resize to touch (3x less for the detector's upsampled
             scales).
+        transposed: x is given as (B, C_in, W, H); the 1 x k stage then runs as k x 1 on it
+            and only its k * C_out output channels are transposed back (not the C_in input).
 
     Returns:
         One (B, C_out_i, H', W) tensor per kernel (H' = H, or the resized height), equal to
@@ -46,13 +48,19 @@ def conv2d_rows(x: torch.Tensor, weights: Sequence[torch.Tensor],
     pad = ksize // 2
     # Output channel dy * C_out + o holds row dy of kernel o.
     rows = weight.permute(2, 0, 1, 3).reshape(ksize * out_channels, in_channels, 1, ksize)
-    if row_resize is None:
+    if transposed:
+        partial = F.conv2d(x, rows.transpose(2, 3), padding=(pad, 0)).transpose(2, 3)
+    elif row_resize is None:
         partial = F.conv2d(x, rows, padding=(pad, pad))  # (B, k * C_out, H + 2 pad, W)
-        height = x.shape[2]
     else:
-        partial = row_resize(F.conv2d(x, rows, padding=(0, pad)))
+        partial = F.conv2d(x, rows, padding=(0, pad))
+    if transposed or row_resize is not None:
+        if row_resize is not None:
+            partial = row_resize(partial)
         height = partial.shape[2]
         partial = F.pad(partial, (0, 0, pad, pad))
+    else:
+        height = x.shape[2]
     out = partial[:, 0:out_channels, 0:height, :]
     for dy in range(1, ksize):
         out = out + partial[:, dy * out_channels:(dy + 1) * out_channels, dy:dy + height, :]

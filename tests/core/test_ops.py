@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from lfnet_core.config import DetectorConfig
 from lfnet_core.ops.nms import border_mask, soft_merge_scales, soft_nms_3d, strict_nms_mask
-from lfnet_core.ops.resize import resize_bilinear, resize_bilinear_transposed, scaled_size
+from lfnet_core.ops.resize import resize_bilinear, resize_rows, scaled_size
 from lfnet_core.ops.row_conv import conv2d_rows
 from lfnet_core.ops.sampling import (
     extract_patches, gather_at, sample_bilinear, soft_argmax_refine, unit_grid)
@@ -512,15 +512,6 @@ def test_scaled_size_equals_int_formula_up_to_4096():
     assert [(size, round(scale, 4)) for size, scale, _, _ in _scaled_size_mismatches()] == []
 
 
-@pytest.mark.parametrize('in_hw,out_hw', [((24, 40), (34, 57)), ((31, 17), (22, 12))])
-def test_resize_bilinear_transposed_equals_resize_bilinear(in_hw, out_hw):
-    x = torch.randn(2, 3, *in_hw, dtype=torch.float64)
-    expected = resize_bilinear(x, *out_hw)
-    got = resize_bilinear_transposed(x.transpose(2, 3), *out_hw)
-    assert got.shape == expected.shape
-    torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
-
-
 @pytest.mark.parametrize('out_channels', [[1], [1, 2], [3, 1, 2]])
 @pytest.mark.parametrize('ksize', [1, 3, 5])
 def test_conv2d_rows_equals_conv2d(out_channels, ksize):
@@ -532,6 +523,16 @@ def test_conv2d_rows_equals_conv2d(out_channels, ksize):
     for out, w, b in zip(outputs, weights, biases):
         torch.testing.assert_close(out, F.conv2d(x, w, b, padding=ksize // 2), rtol=0,
                                    atol=1e-12)
+
+
+@pytest.mark.parametrize('out_hw', [(19, 17), (9, 17)])
+def test_conv2d_rows_transposed_with_row_resize_equals_resize_then_conv2d(out_hw):
+    x = torch.randn(1, 4, 13, 17, dtype=torch.float64)
+    w, b = torch.randn(2, 4, 5, 5, dtype=torch.float64), torch.randn(2, dtype=torch.float64)
+    out, = conv2d_rows(x.transpose(2, 3).contiguous(), [w], [b],
+                       row_resize=lambda t: resize_rows(t, out_hw[0]), transposed=True)
+    expected = F.conv2d(resize_bilinear(x, *out_hw), w, b, padding=2)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-10)
 
 
 def test_conv2d_rows_rejects_mixed_or_even_kernels():
