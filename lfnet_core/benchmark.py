@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 import tempfile
 import time
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -87,6 +87,18 @@ def load_frames(tum_dir: Optional[str] = None, count: int = 30) -> BenchFrames:
 # The machine's compute limit and the network's FLOPs
 
 
+def median_seconds(run: Callable[[], object], warmup: int, repeats: int) -> float:
+    """Median wall time of `repeats` calls of `run` after `warmup` untimed ones."""
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
 def matmul_rate(threads: int, size: int = 2048, repeats: int = 10) -> float:
     """Measured FP32 matrix-multiply rate in GFLOP/s: median of `repeats` size^3 products.
 
@@ -100,16 +112,10 @@ def matmul_rate(threads: int, size: int = 2048, repeats: int = 10) -> float:
         generator = torch.Generator().manual_seed(0)
         a = torch.rand(size, size, generator=generator)
         b = torch.rand(size, size, generator=generator)
-        for _ in range(3):
-            torch.mm(a, b)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            torch.mm(a, b)
-            times.append(time.perf_counter() - start)
+        seconds = median_seconds(lambda: torch.mm(a, b), warmup=3, repeats=repeats)
     finally:
         torch.set_num_threads(previous)
-    return 2.0 * size ** 3 / float(np.median(times)) / 1e9
+    return 2.0 * size ** 3 / seconds / 1e9
 
 
 def network_flops(height: int, width: int, num_keypoints: int) -> Dict[str, float]:
@@ -197,13 +203,7 @@ def _onnx_descriptor_seconds(backend: Backend, weights: Optional[str], num_patch
                               external_data=False, verbose=False)
         session = make_session(path, backend.providers, backend.threads)
         feeds = {'patches': patches.numpy()}
-        session.run(None, feeds)
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            session.run(None, feeds)
-            times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        return median_seconds(lambda: session.run(None, feeds), warmup=1, repeats=repeats)
 
 
 # ---------------------------------------------------------------------------------------------

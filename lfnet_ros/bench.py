@@ -31,18 +31,16 @@ DEFAULT_TUM = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / '
 
 def _size(text: str) -> tuple:
     """Parse ``WIDTHxHEIGHT[:TOP_K]`` into (width, height, top_k or None)."""
+    from lfnet_ros.demo import parse_size
     spec, _, top_k = text.strip().partition(':')
-    width, _, height = spec.lower().partition('x')
+    width, height = parse_size(spec)
     try:
-        size = int(width), int(height), int(top_k) if top_k else None
+        count = int(top_k) if top_k else None
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'size must be WIDTHxHEIGHT[:TOP_K], got {text!r}') from None
-    if min(size[:2]) < 33:
-        raise argparse.ArgumentTypeError(f'size {text!r} is too small (at least 33x33)')
-    if size[2] is not None and size[2] < 1:
+        raise argparse.ArgumentTypeError(f'top-K in {text!r} must be an integer') from None
+    if count is not None and count < 1:
         raise argparse.ArgumentTypeError(f'top-K in {text!r} must be >= 1')
-    return size
+    return width, height, count
 
 
 def _sizes(args: argparse.Namespace) -> list:

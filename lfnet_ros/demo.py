@@ -637,13 +637,14 @@ def run_demo(args: argparse.Namespace) -> Dict[str, object]:
     return summary
 
 
-def _size(text: str) -> tuple:
+def parse_size(text: str) -> tuple:
+    """Parse ``WIDTHxHEIGHT`` for argparse: (width, height), each at least 33 (2 x border + 1)."""
     try:
         width, height = (int(v) for v in text.lower().split('x'))
     except ValueError:
         raise argparse.ArgumentTypeError(f'size must be WIDTHxHEIGHT, got {text!r}') from None
-    if width < 32 or height < 32:
-        raise argparse.ArgumentTypeError(f'size {text} is too small')
+    if width < 33 or height < 33:
+        raise argparse.ArgumentTypeError(f'size {text!r} is too small (at least 33x33)')
     return width, height
 
 
@@ -660,7 +661,7 @@ def build_parser() -> argparse.ArgumentParser:
                'lfnet-pair-demo.')
     parser.add_argument('--out', default='out/demo', help='output folder (default out/demo)')
     parser.add_argument('--frames', type=int, default=60, help='frames to publish (>= 2)')
-    parser.add_argument('--size', type=_size, default=(640, 480), help='WIDTHxHEIGHT')
+    parser.add_argument('--size', type=parse_size, default=(640, 480), help='WIDTHxHEIGHT')
     parser.add_argument('--backend', default='auto', choices=BACKEND_NAMES)
     parser.add_argument('--weights', help='checkpoint (.pt); default: the shipped weights')
     parser.add_argument('--top-k', type=int, default=1000, help='keypoints per frame')

@@ -145,16 +145,6 @@ def format_table(report: Dict[str, object]) -> str:
     return '\n'.join(lines)
 
 
-def _parse_size(text: str):
-    try:
-        width, height = (int(v) for v in text.lower().split('x'))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected WxH, got {text!r}')
-    if width < 33 or height < 33:
-        raise argparse.ArgumentTypeError(f'images must be at least 33x33, got {text!r}')
-    return width, height
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``lfnet-soak`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -170,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='frames between samples (default: --frames / 50, at least 10)')
     parser.add_argument('--loop-frames', type=int, default=30,
                         help='frames of the generated sequence, played ping-pong (default 30)')
-    parser.add_argument('--size', type=_parse_size, default=(160, 120),
+    parser.add_argument('--size', type=demo.parse_size, default=(160, 120),
                         help='image size WxH (default 160x120)')
     parser.add_argument('--backend', choices=BACKEND_NAMES, default='onnxruntime')
     parser.add_argument('--top-k', type=int, default=100)
