@@ -16,25 +16,29 @@ def _textbook_flops(height: int, width: int, keypoints: int) -> dict:
     det, desc = LFNetConfig().detector, LFNetConfig().descriptor
     k2, ch = det.conv_ksize ** 2, det.num_channels
     pixels = height * width
-    dense = pixels * ch * k2  # init conv, 1 -> C
-    dense += 2 * det.num_blocks * pixels * ch * ch * k2  # residual blocks
-    dense += sum(scaled_size(height, s) * scaled_size(width, s) * ch * k2 for s in det.scales)
-    dense += pixels * 2 * ch * det.ori_ksize ** 2  # orientation head
+    trunk = pixels * ch * k2  # init conv, 1 -> C
+    trunk += 2 * det.num_blocks * pixels * ch * ch * k2  # residual blocks
+    heads = sum(scaled_size(height, s) * scaled_size(width, s) * ch * k2 for s in det.scales)
+    heads += pixels * 2 * ch * det.ori_ksize ** 2  # orientation head
     side, in_ch, per_patch = desc.patch_size, 1, 0
     for out_ch in desc.conv_channels:
         side //= 2
         per_patch += side * side * out_ch * in_ch * 9
         in_ch = out_ch
     per_patch += in_ch * side * side * desc.fc_dim + desc.fc_dim * desc.descriptor_dim
-    return {'dense': 2.0 * dense, 'describe': 2.0 * per_patch * keypoints}
+    return {'trunk': 2.0 * trunk, 'heads': 2.0 * heads, 'describe': 2.0 * per_patch * keypoints}
 
 
 @pytest.mark.parametrize('height,width', [(48, 64), (120, 160)])
 def test_network_flops_match_the_textbook_count(height, width):
     counted = bench.network_flops(height, width, 10)
     expected = _textbook_flops(height, width, 10)
-    # The heads run as 1 x k convolutions over k - 1 extra padded rows: a few % more.
-    assert expected['dense'] <= counted['dense'] <= 1.08 * expected['dense']
+    # The heads run their 1 x k stage before the row resize, at the features' height (fewer
+    # rows than the textbook for upsampled scales, more for downsampled ones, plus k - 1
+    # padded rows): within 5 % of the textbook count; the trunk dominates.
+    textbook = expected['trunk'] + expected['heads']
+    assert counted['dense'] == pytest.approx(textbook, rel=0.05)
+    assert counted['dense'] >= expected['trunk'] + 0.5 * expected['heads']
     # plus a few hundred FLOPs per keypoint of small matrix products in the sampling
     assert counted['describe'] == pytest.approx(expected['describe'], rel=1e-4)
 
