@@ -152,24 +152,17 @@ def _torch_describe_split(backend: Backend, image: np.ndarray, top_k: int,
                           repeats: int) -> Tuple[float, float]:
     """Median seconds of (refinement + sampling, descriptor network) for the torch backend."""
     import torch
-    from lfnet_core.ops.sampling import extract_patches, gather_at, soft_argmax_refine
+    from lfnet_core.inference.base import select_top_k
     model = backend.model
-    cfg = model.config
     batch = torch.from_numpy(prepare_image(image)[None, None]).to(backend.device)
     sample_t, net_t = [], []
     with torch.no_grad():
         score, scale, orientation, peaks = model.dense(batch)
-        from lfnet_core.inference.base import select_top_k
         keypoints_int, _ = select_top_k(peaks[0, 0].cpu().numpy(), top_k)
         kp = torch.from_numpy(keypoints_int)[None].to(backend.device)
         for _ in range(repeats + 1):
             start = time.perf_counter()
-            scales = gather_at(scale, kp)[..., 0]
-            orientations = gather_at(orientation, kp)
-            refined = soft_argmax_refine(score, kp, scales, cfg.detector.kp_loc_size,
-                                         cfg.detector.kp_com_strength)
-            patches = extract_patches(model.normalize_input(batch), refined, scales,
-                                      orientations, cfg.descriptor.patch_size)
+            patches = model.sample_patches(batch, score, scale, orientation, kp)[3]
             middle = time.perf_counter()
             side = patches.shape[2]
             model.descriptor(patches.reshape(-1, 1, side, side))
@@ -210,7 +203,8 @@ def _onnx_descriptor_seconds(backend: Backend, weights: Optional[str], num_patch
 # Timing loops
 
 
-def _percentiles(samples: Sequence[float]) -> Dict[str, float]:
+def percentiles_ms(samples: Sequence[float]) -> Dict[str, float]:
+    """p50 and p90 in milliseconds of samples in seconds, and their count."""
     values = np.asarray(samples, np.float64) * 1000.0
     return {'p50_ms': float(np.percentile(values, 50)), 'p90_ms': float(np.percentile(values, 90)),
             'n': int(values.size)}
@@ -257,7 +251,7 @@ def time_backend(backend: Backend, frames: BenchFrames, top_k: int, warmup: int 
     describe = np.asarray(samples.pop('describe'))
     samples['sample'] = list(describe * (1.0 - fraction))
     samples['descriptor'] = list(describe * fraction)
-    return {stage: _percentiles(samples[stage]) for stage, _ in STAGES if stage in samples}
+    return {stage: percentiles_ms(samples[stage]) for stage, _ in STAGES if stage in samples}
 
 
 def time_opencv(method: str, frames: BenchFrames, top_k: int, warmup: int = 3,
@@ -287,7 +281,7 @@ def time_opencv(method: str, frames: BenchFrames, top_k: int, warmup: int = 3,
             samples['detect_describe'].append(middle - start)
             samples['match'].append(end - middle)
             samples['frame'].append(end - start)
-    return {stage: _percentiles(values) for stage, values in samples.items()}
+    return {stage: percentiles_ms(values) for stage, values in samples.items()}
 
 
 @dataclass
@@ -315,8 +309,8 @@ def onnxruntime_profile(backend: Backend, image: np.ndarray, top_k: int,
     Returns ``{'dense': {op_type: ms per run}, 'describe': {...}}``, sorted by time. This is the
     profile that says where the time goes (e.g. Conv against layout reorders and resizes).
     """
-    import onnxruntime as ort
     from lfnet_core.inference.base import select_top_k
+    from lfnet_core.inference.onnxruntime_backend import make_session
     grey = prepare_image(image)[None, None]
     score, scale, orientation, peaks = backend.dense(grey)
     keypoints_int, _ = select_top_k(peaks[0, 0], top_k)
@@ -328,12 +322,8 @@ def onnxruntime_profile(backend: Backend, image: np.ndarray, top_k: int,
     out: Dict[str, Dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for graph, path in paths.items():
-            options = ort.SessionOptions()
-            options.enable_profiling = True
-            options.profile_file_prefix = os.path.join(tmp, graph)
-            options.intra_op_num_threads = backend.threads or 0
-            options.inter_op_num_threads = 1
-            session = ort.InferenceSession(str(path), options, providers=backend.providers)
+            session = make_session(path, backend.providers, backend.threads,
+                                   profile_prefix=os.path.join(tmp, graph))
             session.run(None, feeds[graph])  # warm-up (also profiled; dropped below)
             for _ in range(repeats):
                 session.run(None, feeds[graph])

@@ -187,7 +187,7 @@ def run_node(args: argparse.Namespace, frames: bench.BenchFrames, width: int, he
                     raise demo.DemoError(f'no odometry for frame {i}:\n{node.log_tail()}')
                 if i >= args.warmup:
                     closed.append(recorder.odom[stamp][0] - sent)
-            closed_diagnostics = _fresh_diagnostics(recorder, node)
+            closed_diagnostics = recorder.fresh_diagnostics(node)
             # The camera streams at 30 Hz: how many frames per second come out?
             period = 1.0 / 30.0
             first = stamp + 33_333_333
@@ -201,36 +201,26 @@ def run_node(args: argparse.Namespace, frames: bench.BenchFrames, width: int, he
                     getattr(recorder, attribute).publish(msg)
             recorder.spin_until(lambda: stamp in recorder.odom, 30.0, node)
             out_times = sorted(t for s, (t, _) in recorder.odom.items() if s >= first)
-            stream_diagnostics = _fresh_diagnostics(recorder, node)
+            stream_diagnostics = recorder.fresh_diagnostics(node)
         finally:
             node.stop()
             if recorder is not None:
                 recorder.destroy()
             rclpy.try_shutdown(context=context)
-    closed_ms = np.asarray(closed) * 1000.0
+    closed_latency = bench.percentiles_ms(closed)
     window = out_times[-1] - out_times[0] if len(out_times) > 1 else 0.0
     latencies = demo.node_latencies(closed_diagnostics)
     return {
         'width': width, 'height': height, 'top_k': top_k, 'backend': args.node_backend,
-        'closed_loop_in_to_out': {'p50_ms': float(np.percentile(closed_ms, 50)),
-                                  'p90_ms': float(np.percentile(closed_ms, 90)),
-                                  'n': int(closed_ms.size)},
+        'closed_loop_in_to_out': closed_latency,
         'core_frame': core['frame'],
-        'overhead_p50_ms': float(np.percentile(closed_ms, 50)) - core['frame']['p50_ms'],
+        'overhead_p50_ms': closed_latency['p50_ms'] - core['frame']['p50_ms'],
         'node_reported_overhead': latencies.get('overhead', {}),
         'stream_30hz': {'sent': count, 'processed': len(out_times),
                         'fps': (len(out_times) - 1) / window if window > 0 else 0.0},
         'node_latencies': latencies,
         'node_latencies_streaming': demo.node_latencies(stream_diagnostics),
     }
-
-
-def _fresh_diagnostics(recorder, node) -> Dict[str, str]:
-    """Wait for a /diagnostics message published after now; return its values ({} if none)."""
-    after = time.monotonic()
-    recorder.spin_until(lambda: any(t > after for t, _ in recorder.diagnostics), 5.0, node)
-    fresh = [values for t, values in recorder.diagnostics if t > after]
-    return fresh[0] if fresh else {}
 
 
 # ---------------------------------------------------------------------------------------------

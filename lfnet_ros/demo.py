@@ -321,6 +321,17 @@ class Recorder:
             self.executor.spin_once(timeout_sec=0.01)
         return True
 
+    def fresh_diagnostics(self, node: Optional[NodeProcess] = None,
+                          timeout: float = 5.0) -> Dict[str, str]:
+        """Wait for a /diagnostics message received after now; return its values ({} if none).
+
+        The node publishes once a second, so the counters in an older one may miss recent frames.
+        """
+        after = time.monotonic()
+        self.spin_until(lambda: any(t > after for t, _ in self.diagnostics), timeout, node)
+        fresh = [values for t, values in self.diagnostics if t > after]
+        return fresh[0] if fresh else {}
+
     def matched(self) -> bool:
         """Return whether every input and output topic is matched with the node."""
         return (all(p.get_subscription_count() >= 1

@@ -244,11 +244,9 @@ def run_soak(args: argparse.Namespace) -> Dict[str, object]:
             last = stamp0 + (len(order) - 1) * period_ns
             recorder.spin_until(lambda: last in recorder.keypoints, args.frame_timeout, node)
             collect()
-        # The node publishes /diagnostics once a second: wait for one sent after the last
-        # frame, so its counters include every frame.
-        after = time.monotonic()
-        recorder.spin_until(lambda: any(t > after for t, _ in recorder.diagnostics), 5.0, node)
-        diagnostics = recorder.diagnostics[-1][1] if recorder.diagnostics else {}
+        # One sent after the last frame, so its counters include every frame.
+        diagnostics = recorder.fresh_diagnostics(node) or (
+            recorder.diagnostics[-1][1] if recorder.diagnostics else {})
     finally:
         status = node.stop()
         recorder.destroy()

@@ -13,10 +13,16 @@ from lfnet_core.export import OnnxModel
 from lfnet_core.inference.base import Backend, Described, Maps
 
 
-def make_session(path, providers: Sequence[str],
-                 threads: Optional[int]) -> ort.InferenceSession:
-    """Open an ONNX Runtime session with the backend's options (errors name the file)."""
+def make_session(path, providers: Sequence[str], threads: Optional[int],
+                 profile_prefix: Optional[str] = None) -> ort.InferenceSession:
+    """Open an ONNX Runtime session with the backend's options (errors name the file).
+
+    `profile_prefix` switches ONNX Runtime's profiler on, writing to files with that prefix.
+    """
     options = ort.SessionOptions()
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # One frame at a time, one operator at a time: every thread works inside each operator.
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL

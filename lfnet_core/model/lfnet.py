@@ -85,6 +85,16 @@ class LFNet(nn.Module):
             integer location, as in the release.
 
         """
+        keypoints, scales, orientations, patches = self.sample_patches(
+            image, score, scale, orientation, keypoints_int)
+        batch, count, side = patches.shape[0], patches.shape[1], patches.shape[2]
+        descriptors = self.descriptor(patches.reshape(batch * count, 1, side, side))
+        return keypoints, scales, orientations, descriptors.reshape(batch, count, -1)
+
+    def sample_patches(self, image: torch.Tensor, score: torch.Tensor, scale: torch.Tensor,
+                       orientation: torch.Tensor, keypoints_int: torch.Tensor
+                       ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return `describe`'s refined keypoints, scales, orientations and (B, N, P, P) patches."""
         cfg = self.config
         scales = gather_at(scale, keypoints_int)[..., 0]
         orientations = gather_at(orientation, keypoints_int)
@@ -92,9 +102,7 @@ class LFNet(nn.Module):
                                        cfg.detector.kp_com_strength)
         patches = extract_patches(self.normalize_input(image), keypoints, scales, orientations,
                                   cfg.descriptor.patch_size)
-        batch, count, side = patches.shape[0], patches.shape[1], patches.shape[2]
-        descriptors = self.descriptor(patches.reshape(batch * count, 1, side, side))
-        return keypoints, scales, orientations, descriptors.reshape(batch, count, -1)
+        return keypoints, scales, orientations, patches
 
     @torch.no_grad()
     def extract(self, image: np.ndarray, top_k: Optional[int] = None) -> Dict[str, np.ndarray]:

@@ -27,11 +27,10 @@ def conv2d_rows(x: torch.Tensor, weights: Sequence[torch.Tensor],
         x: (B, C_in, H, W) input.
         weights: (C_out_i, C_in, k, k) kernels, all of one odd size k.
         biases: (C_out_i,) biases.
-        row_resize: optional linear map along axis 2 (a resize of the rows). The result is then
-            the convolution of ``row_resize(x)``: the 1 x k stage acts along the width only, so
-            it commutes with a map of the rows, and running it first leaves k * C_out channels
-            instead of C_in for the resize to touch (3x less for the detector's upsampled
-            scales).
+        row_resize: optional linear map along axis 2 (a resize of the rows), with `transposed`
+            only. The result is then the convolution of ``row_resize(x)``: the 1 x k stage acts
+            along the width only, so it commutes with a map of the rows, and running it first
+            leaves k * C_out channels instead of C_in for the resize to touch.
         transposed: x is given as (B, C_in, W, H); the 1 x k stage then runs as k x 1 on it
             and only its k * C_out output channels are transposed back (not the C_in input).
 
@@ -50,16 +49,14 @@ def conv2d_rows(x: torch.Tensor, weights: Sequence[torch.Tensor],
     rows = weight.permute(2, 0, 1, 3).reshape(ksize * out_channels, in_channels, 1, ksize)
     if transposed:
         partial = F.conv2d(x, rows.transpose(2, 3), padding=(pad, 0)).transpose(2, 3)
-    elif row_resize is None:
-        partial = F.conv2d(x, rows, padding=(pad, pad))  # (B, k * C_out, H + 2 pad, W)
-    else:
-        partial = F.conv2d(x, rows, padding=(0, pad))
-    if transposed or row_resize is not None:
         if row_resize is not None:
             partial = row_resize(partial)
         height = partial.shape[2]
-        partial = F.pad(partial, (0, 0, pad, pad))
+        partial = F.pad(partial, (0, 0, pad, pad))  # (B, k * C_out, H' + 2 pad, W)
+    elif row_resize is not None:
+        raise ValueError('conv2d_rows: row_resize needs the transposed input layout')
     else:
+        partial = F.conv2d(x, rows, padding=(pad, pad))  # (B, k * C_out, H + 2 pad, W)
         height = x.shape[2]
     out = partial[:, 0:out_channels, 0:height, :]
     for dy in range(1, ksize):

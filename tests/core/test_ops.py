@@ -542,6 +542,9 @@ def test_conv2d_rows_rejects_mixed_or_even_kernels():
                     [torch.zeros(1), torch.zeros(1)])
     with pytest.raises(ValueError):
         conv2d_rows(x, [torch.randn(1, 2, 4, 4)], [torch.zeros(1)])
+    with pytest.raises(ValueError, match='transposed'):
+        conv2d_rows(x, [torch.randn(1, 2, 3, 3)], [torch.zeros(1)],
+                    row_resize=lambda t: resize_rows(t, 5))
 
 
 def test_conv2d_rows_gradients_match_conv2d():
