@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from lfnet_core.model.lfnet import LFNet, load_lfnet
+from lfnet_core.ops.resize import onnx_translations
 
 DENSE_FILE = 'lfnet_dense.onnx'
 DESCRIBE_FILE = 'lfnet_describe.onnx'
@@ -35,8 +36,9 @@ DESCRIBE_OUTPUTS = ['keypoints_refined', 'scales', 'orientations', 'descriptors'
 # Bumped whenever the exported graphs change for the same weights (cached exports are keyed
 # by it): 2 = row-decomposed score/orientation heads, written-out scale softmax; 3 = rows of
 # the upsampled scales resized after the 1 x k stage; 4 = every scale: width resize and the
-# 1 x k stage on the transposed features, 5 channels transposed back.
-GRAPH_VERSION = 4
+# 1 x k stage on the transposed features, 5 channels transposed back; 5 = resizes as ONNX Resize
+# nodes (lfnet_core.ops.resize).
+GRAPH_VERSION = 5
 DEFAULT_OPSET = 18
 MAX_SIDE = 8192
 MAX_KEYPOINTS = 8192
@@ -156,6 +158,7 @@ def export_onnx(model: LFNet, out_dir: Union[str, os.PathLike],
         torch.onnx.export(_DenseGraph(model), example[:1], str(paths.dense),
                           input_names=DENSE_INPUTS, output_names=DENSE_OUTPUTS,
                           dynamic_shapes=dense_shapes, opset_version=opset,
+                          custom_translation_table=onnx_translations(),
                           external_data=False, verbose=False)
         torch.onnx.export(_DescribeGraph(model), example, str(paths.describe),
                           input_names=DESCRIBE_INPUTS, output_names=DESCRIBE_OUTPUTS,
