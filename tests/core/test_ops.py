@@ -482,6 +482,33 @@ def test_resize_bilinear_matches_tf1_legacy(in_hw, out_hw):
         np.testing.assert_array_equal(got.numpy(), image)
 
 
+def test_resize_rows_exports_to_one_onnx_resize_that_matches_pytorch(tmp_path):
+    """Under torch.export resize_rows becomes one ONNX Resize; ONNX Runtime agrees to ~1 ulp."""
+    onnx = pytest.importorskip('onnx')
+    ort = pytest.importorskip('onnxruntime')
+    from lfnet_core.ops.resize import onnx_translations
+
+    class Rows(torch.nn.Module):
+        def forward(self, x):
+            return resize_rows(x, scaled_size(x.shape[2], 1.0 / math.sqrt(2.0)))
+
+    x = torch.rand(1, 16, 240, 40, generator=torch.Generator().manual_seed(0))
+    path = tmp_path / 'rows.onnx'
+    height = torch.export.Dim('height', min=8, max=4096)
+    torch.onnx.export(Rows(), (x,), str(path), input_names=['x'],
+                      dynamic_shapes={'x': {2: height}}, external_data=False, verbose=False,
+                      custom_translation_table=onnx_translations())
+    ops = [node.op_type for node in onnx.load(str(path)).graph.node]
+    assert ops.count('Resize') == 1 and 'Gather' not in ops, ops
+    session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    for rows in (240, 97):
+        sample = torch.rand(1, 16, rows, 40, generator=torch.Generator().manual_seed(rows))
+        got = session.run(None, {'x': sample.numpy()})[0]
+        expected = Rows()(sample).numpy()
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
 def test_resize_bilinear_is_not_half_pixel():
     """Output pixel i reads input i * in / out: the first row/column are copied exactly."""
     image = torch.rand(1, 1, 10, 12, dtype=torch.float64)
