@@ -34,6 +34,7 @@ setup(
         'onnxruntime',
         'pyyaml',
         'tqdm',
+        'threadpoolctl',
     ],
     extras_require={
         # torch must stay pinned: unpinned, pip resolves a multi-GB CUDA build.

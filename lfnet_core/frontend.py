@@ -35,6 +35,7 @@ from typing import Dict, Optional, Tuple
 import cv2
 import numpy as np
 
+from lfnet_core.blas_threads import single_blas_thread
 from lfnet_core.inference import Backend
 from lfnet_core.matching import mutual_nearest_neighbours
 from lfnet_core.transforms import invert_pose
@@ -285,31 +286,34 @@ class Frontend:
         tracking = 'init'
         prev_stamp: Optional[float] = None
 
-        t = time.perf_counter()
-        if not restart:
-            result = mutual_nearest_neighbours(prev.descriptors, features['descriptors'],
-                                               cfg.match_metric, cfg.match_max_distance,
-                                               cfg.match_ratio)
-            matches, distances = result.matches, result.distances
-            prev_stamp = prev.stamp
-        timings['match'] = time.perf_counter() - t
+        # Matching and PnP are small BLAS work: on one thread, so that no spinning BLAS
+        # workers take the cores from the next frame's network (lfnet_core.blas_threads).
+        with single_blas_thread():
+            t = time.perf_counter()
+            if not restart:
+                result = mutual_nearest_neighbours(prev.descriptors, features['descriptors'],
+                                                   cfg.match_metric, cfg.match_max_distance,
+                                                   cfg.match_ratio)
+                matches, distances = result.matches, result.distances
+                prev_stamp = prev.stamp
+            timings['match'] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        inliers = np.zeros(matches.shape[0], dtype=bool)
-        if not restart:
-            prev_has_points = bool(np.isfinite(prev.points).all(axis=1).any())
-            if K is None or not prev_has_points:
-                tracking = 'no_depth'
-            else:
-                motion = estimate_motion(prev.points[matches[:, 0]], keypoints[matches[:, 1]],
-                                         K, cfg.ransac)
-                if motion.ok:
-                    tracking = 'ok'
-                    inliers = motion.inliers.copy()
-                    self._T_odom_cam = self._T_odom_cam @ invert_pose(motion.T_prev_to_cur)
+            t = time.perf_counter()
+            inliers = np.zeros(matches.shape[0], dtype=bool)
+            if not restart:
+                prev_has_points = bool(np.isfinite(prev.points).all(axis=1).any())
+                if K is None or not prev_has_points:
+                    tracking = 'no_depth'
                 else:
-                    tracking = 'lost'
-        timings['pose'] = time.perf_counter() - t
+                    motion = estimate_motion(prev.points[matches[:, 0]], keypoints[matches[:, 1]],
+                                             K, cfg.ransac)
+                    if motion.ok:
+                        tracking = 'ok'
+                        inliers = motion.inliers.copy()
+                        self._T_odom_cam = self._T_odom_cam @ invert_pose(motion.T_prev_to_cur)
+                    else:
+                        tracking = 'lost'
+            timings['pose'] = time.perf_counter() - t
         timings['total'] = time.perf_counter() - start
 
         out = FrameResult(
