@@ -4,9 +4,10 @@
 
 The previous frame's keypoints are lifted to 3D with its depth map (`keypoint_points`); the
 current frame's matched keypoints are their 2D observations. `estimate_motion` solves the
-perspective-n-point problem robustly (OpenCV's `solvePnPRansac`: EPnP on minimal samples,
-SQPnP on the consensus set), optionally polishes the pose with Levenberg-Marquardt on the
-inliers, and reports the result with health checks (inlier count and ratio, reprojection RMSE).
+perspective-n-point problem robustly (OpenCV's `solvePnPRansac`: AP3P on 4-point samples by
+default, or EPnP on 5-point samples with SQPnP on the consensus set), optionally polishes the
+pose with Levenberg-Marquardt on the inliers, and reports the result with health checks
+(inlier count and ratio, reprojection RMSE).
 
 Conventions: `T_prev_to_cur` maps points in the previous camera's optical frame to the current
 camera's optical frame (x right, y down, z forward); pixel centres are at integer coordinates.
@@ -23,8 +24,11 @@ from lfnet_core.geometry import backproject, sample_depth
 __all__ = ['MotionEstimate', 'RansacConfig', 'check_intrinsics', 'estimate_motion',
            'keypoint_points']
 
-# OpenCV's RANSAC kernel (EPnP) needs 5 points per sample; with exactly 4 it falls back to P3P.
+# PnP needs 4 points (OpenCV's EPnP kernel samples 5; with exactly 4 it falls back to P3P).
 _MIN_PNP_POINTS = 4
+# cv2.solvePnPRansac flags per RansacConfig.minimal_solver: OpenCV samples 4 points for AP3P
+# and 5 for any other method, which it solves with EPnP, then refits the consensus set.
+_RANSAC_FLAGS = {'ap3p': cv2.SOLVEPNP_AP3P, 'epnp': cv2.SOLVEPNP_SQPNP}
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,10 @@ class RansacConfig:
         min_inlier_ratio: smallest accepted inliers / usable correspondences, in [0, 1].
         refine: polish the pose with Levenberg-Marquardt on the inliers (then re-select the
             inliers with the polished pose).
+        minimal_solver: the RANSAC hypothesis solver, 'ap3p' (4-point samples: AP3P on three,
+            the fourth picks the solution) or 'epnp' (5-point samples, SQPnP on the consensus
+            set). AP3P costs a third per hypothesis and, needing one point fewer, draws an
+            all-inlier sample more often at the low inlier ratios of weak texture.
 
     """
 
@@ -48,6 +56,7 @@ class RansacConfig:
     min_inliers: int = 15
     min_inlier_ratio: float = 0.2
     refine: bool = True
+    minimal_solver: str = 'ap3p'
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.reprojection_px) and self.reprojection_px > 0):
@@ -62,6 +71,9 @@ class RansacConfig:
                              f'{self.min_inliers}')
         if not 0 <= self.min_inlier_ratio <= 1:
             raise ValueError(f'min_inlier_ratio: must be in [0, 1], got {self.min_inlier_ratio}')
+        if self.minimal_solver not in _RANSAC_FLAGS:
+            raise ValueError(f'minimal_solver: must be one of {sorted(_RANSAC_FLAGS)}, got '
+                             f'{self.minimal_solver!r}')
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,8 +197,8 @@ def estimate_motion(points_prev: np.ndarray, uv_cur: np.ndarray, K: np.ndarray,
     """Estimate the camera motion from 3D points of the previous frame seen in the current one.
 
     Rows whose 3D point or pixel is not finite are ignored (never given to OpenCV) and are never
-    inliers. The remaining ("usable") correspondences go to `cv2.solvePnPRansac` (EPnP minimal
-    samples, SQPnP on the consensus set); with `config.refine` the pose is polished by
+    inliers. The remaining ("usable") correspondences go to `cv2.solvePnPRansac` (hypotheses
+    from `config.minimal_solver`); with `config.refine` the pose is polished by
     `cv2.solvePnPRefineLM` on the inliers and the inliers are re-selected with it (errors
     <= reprojection_px, points in front of the camera). The estimate is ok when at least
     `min_inliers` inliers remain and they are at least `min_inlier_ratio` of the usable rows.
@@ -232,7 +244,7 @@ def estimate_motion(points_prev: np.ndarray, uv_cur: np.ndarray, K: np.ndarray,
             obj.reshape(-1, 1, 3), img.reshape(-1, 1, 2), K, None,
             iterationsCount=int(config.iterations),
             reprojectionError=float(config.reprojection_px), confidence=float(config.confidence),
-            flags=cv2.SOLVEPNP_SQPNP)
+            flags=_RANSAC_FLAGS[config.minimal_solver])
     except cv2.error as exc:  # degenerate configurations (e.g. all points identical)
         return _failure(m, f'PnP RANSAC failed ({str(exc).strip().splitlines()[-1]})')
     if not found or ransac_inliers is None or len(ransac_inliers) == 0:

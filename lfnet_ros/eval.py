@@ -514,7 +514,8 @@ def run_orb(args: argparse.Namespace, topics: SimpleNamespace, params: Dict[str,
         depth_max=float(params['depth_max']),
         ransac=RansacConfig(reprojection_px=float(params['ransac_reprojection_px']),
                             iterations=int(params['ransac_iterations']),
-                            min_inliers=int(params['ransac_min_inliers'])))
+                            min_inliers=int(params['ransac_min_inliers']),
+                            minimal_solver=str(params['ransac_minimal_solver'])))
     frontend = Frontend(OrbBackend(), config)
     depth_scale = float(params['depth_scale'])
     stamps, poses, keypoints, matches, inliers = [], [], [], [], []

@@ -81,6 +81,8 @@ PARAMETERS = {
     'ransac_reprojection_px': (3.0, 'PnP RANSAC inlier threshold in pixels', (0.01, 100.0)),
     'ransac_iterations': (300, 'PnP RANSAC iterations', (1, 100000)),
     'ransac_min_inliers': (15, 'fewest PnP inliers for tracking ok', (4, 100000)),
+    'ransac_minimal_solver': ('ap3p', 'PnP RANSAC hypothesis solver: ap3p (4-point samples) | '
+                              'epnp (5-point samples)', None),
     'odom_frame': ('odom', 'frame id of the odometry (the first camera pose)', None),
     'base_frame': ('', 'child frame id of odom/TF; empty: the colour image frame id', None),
     'publish_tf': (False, 'also publish odom_frame -> base_frame on /tf', None),
@@ -127,7 +129,8 @@ class FrontendNode(Node):
             depth_max=p['depth_max'],
             ransac=RansacConfig(reprojection_px=p['ransac_reprojection_px'],
                                 iterations=p['ransac_iterations'],
-                                min_inliers=p['ransac_min_inliers']))
+                                min_inliers=p['ransac_min_inliers'],
+                                minimal_solver=p['ransac_minimal_solver']))
         backend = create_backend(p['backend'], weights=p['weights'] or None,
                                  onnx_dir=p['onnx_dir'] or None, threads=p['threads'] or None,
                                  engine_path=p['engine_path'] or None)

@@ -44,9 +44,10 @@ def _pose_error(T_est, T_true):
     return rot, float(np.linalg.norm(T_est[:3, 3] - T_true[:3, 3]))
 
 
-def test_estimate_motion_recovers_pose_and_inliers():
+@pytest.mark.parametrize('solver', ['ap3p', 'epnp'])
+def test_estimate_motion_recovers_pose_and_inliers(solver):
     points, uv, T_true, truth = _synthetic(np.random.default_rng(0))
-    est = estimate_motion(points, uv, K)
+    est = estimate_motion(points, uv, K, RansacConfig(minimal_solver=solver))
     assert isinstance(est, MotionEstimate)
     assert est.ok and est.reason == ''
     rot, trans = _pose_error(est.T_prev_to_cur, T_true)
@@ -79,6 +80,22 @@ def test_estimate_motion_too_few_correspondences():
     assert est.inliers.shape == (7,) and not est.inliers.any() and est.num_inliers == 0
     empty = estimate_motion(np.zeros((0, 3)), np.zeros((0, 2)), K)
     assert not empty.ok and empty.inliers.shape == (0,)
+
+
+def test_ap3p_hypotheses_find_the_pose_more_often_at_low_inlier_ratios():
+    # 25 % inliers, 300 hypotheses: a 4-point sample is all inliers 4x as often as a 5-point
+    # one (0.25^4 vs 0.25^5). Measured over 40 such sets: AP3P 1.0, EPnP 0.78 (and 0.9 vs 0.53
+    # at 20 % inliers).
+    found = {'ap3p': 0, 'epnp': 0}
+    for data_seed in range(20):
+        points, uv, T_true, _ = _synthetic(np.random.default_rng(100 + data_seed), m=200,
+                                           outlier_fraction=0.75)
+        for solver in found:
+            est = estimate_motion(points, uv, K,
+                                  RansacConfig(min_inlier_ratio=0.05, minimal_solver=solver))
+            found[solver] += est.ok and _pose_error(est.T_prev_to_cur, T_true)[0] < 0.5
+    assert found['ap3p'] >= 19
+    assert found['ap3p'] > found['epnp']
 
 
 def test_estimate_motion_rejects_low_inlier_ratio():
@@ -115,6 +132,8 @@ def test_estimate_motion_validates_inputs():
         RansacConfig(min_inliers=3)
     with pytest.raises(ValueError, match='reprojection_px'):
         RansacConfig(reprojection_px=0.0)
+    with pytest.raises(ValueError, match='minimal_solver'):
+        RansacConfig(minimal_solver='p3p')
 
 
 def test_keypoint_points_against_hand_made_depth():
