@@ -167,7 +167,12 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
     metrics: Dict[str, float] = {}
     bar = tqdm(loader, total=len(loader), initial=0, disable=not is_main,
                desc=f'train {start}->{cfg.train.iterations}', dynamic_ncols=True)
-    model.train()
+    # freeze_detector: train the descriptor only, for the detector's fixed keypoints (its
+    # weights and BatchNorm statistics stay as loaded; the detector losses are still logged).
+    freeze_detector = bool(cfg.train.get('freeze_detector', False))
+    if freeze_detector:
+        model.detector.requires_grad_(False)
+    _train_mode(model, freeze_detector)
     started = time.time()
     for offset, batch in enumerate(bar):
         step = start + offset + 1
@@ -178,10 +183,11 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
         if not torch.isfinite(losses['detector'] + losses['descriptor']):
             raise FloatingPointError(f'non-finite loss at step {step}: '
                                      f'{ {k: float(v) for k, v in losses.items()} }')
-        det_grads = torch.autograd.grad(losses['detector'], det_params, retain_graph=True,
-                                        allow_unused=True)
+        if not freeze_detector:
+            det_grads = torch.autograd.grad(losses['detector'], det_params, retain_graph=True,
+                                            allow_unused=True)
+            _step(optimizers['detector'], det_params, det_grads, env['world'])
         desc_grads = torch.autograd.grad(losses['descriptor'], desc_params, allow_unused=True)
-        _step(optimizers['detector'], det_params, det_grads, env['world'])
         _step(optimizers['descriptor'], desc_params, desc_grads, env['world'])
         metrics = {k: float(v.detach()) for k, v in losses.items()}
         bar.set_postfix(det=f"{metrics['detector']:.4f}", desc=f"{metrics['descriptor']:.3f}",
@@ -191,6 +197,7 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
             _log(out_dir, writer, step, metrics)
         if is_main and step % cfg.train.val_every == 0:
             val = matching_score(model, val_records, loss_cfg.top_k)
+            _train_mode(model, freeze_detector)
             _log(out_dir, writer, step, {f'val_{k}': v for k, v in val.items()})
             tqdm.write(f'step {step}: val matching score {val["matching_score"]:.4f}')
         if is_main and (step % cfg.train.ckpt_every == 0 or step == cfg.train.iterations):
@@ -207,6 +214,13 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
     if dist.is_initialized():
         dist.destroy_process_group()
     return out_dir
+
+
+def _train_mode(model: LFNet, freeze_detector: bool) -> None:
+    """Training mode; a frozen detector stays in eval mode (its BatchNorm statistics fixed)."""
+    model.train()
+    if freeze_detector:
+        model.detector.eval()
 
 
 def _resume(path: str, model: LFNet, optimizers: Dict[str, torch.optim.Optimizer],

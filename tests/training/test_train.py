@@ -103,3 +103,23 @@ def test_train_runs_on_each_data_source(source, tmp_path):
     cfg.data.train.sources = [spec]
     out = train(cfg)
     assert (out / 'checkpoints' / 'latest.pt').is_file()
+
+
+def test_freeze_detector_trains_the_descriptor_only(tmp_path):
+    init = tmp_path / 'init.pt'
+    torch.manual_seed(1)
+    LFNet().save(init)
+    before = LFNet.from_pretrained(init).state_dict()
+    out = tmp_path / 'frozen'
+    cfg = load_config(str(TINY), SMALL + [f'train.out_dir={out}', 'train.iterations=3',
+                                          'train.ckpt_every=3', 'train.val_every=2',
+                                          f'train.init_weights={init}',
+                                          'train.freeze_detector=true'])
+    train(cfg)
+    after = torch.load(out / 'checkpoints' / 'latest.pt', weights_only=True)['state_dict']
+    detector = [k for k in before if k.startswith('detector.')]
+    descriptor = [k for k in before if k.startswith('descriptor.') and 'weight' in k]
+    assert detector and descriptor
+    for key in detector:  # weights and BatchNorm statistics, also across the validation at 2
+        torch.testing.assert_close(after[key], before[key], rtol=0, atol=0, msg=key)
+    assert any(not torch.equal(after[key], before[key]) for key in descriptor)
