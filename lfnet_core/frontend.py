@@ -27,7 +27,7 @@ Tracking states (`FrameResult.tracking`):
   (or K) therefore also makes the next frame 'no_depth'.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import math
 import time
 from typing import Dict, Optional, Tuple
@@ -64,7 +64,10 @@ class FrontendConfig:
         match_ratio: optional symmetric ratio test in (0, 1] (off by default: it hurts LF-Net).
         depth_min: smallest valid depth in metres.
         depth_max: largest valid depth in metres.
-        ransac: PnP RANSAC settings and health gates.
+        ransac: PnP RANSAC settings and health gates. Its `reprojection_px` is in pixels of
+            the image the network sees: with `resize`, PnP runs on input pixels with the
+            threshold scaled by input / network size (see `ransac_for`), because keypoints are
+            only as precise as the network's pixels.
 
     """
 
@@ -102,6 +105,17 @@ class FrontendConfig:
                              f'{self.depth_min}, {self.depth_max}')
         if not isinstance(self.ransac, RansacConfig):
             raise ValueError(f'ransac: expected a RansacConfig, got {type(self.ransac).__name__}')
+
+    def ransac_for(self, width: int, height: int) -> RansacConfig:
+        """Return the RANSAC settings for input images of this size (threshold in input px).
+
+        Without `resize` (or at the network's own size) this is `ransac`; otherwise its
+        `reprojection_px` times sqrt((width / net width) * (height / net height)).
+        """
+        if self.resize is None or tuple(self.resize) == (width, height):
+            return self.ransac
+        factor = math.sqrt(width / self.resize[0] * height / self.resize[1])
+        return replace(self.ransac, reprojection_px=self.ransac.reprojection_px * factor)
 
 
 @dataclass(frozen=True, eq=False)
@@ -306,7 +320,7 @@ class Frontend:
                     tracking = 'no_depth'
                 else:
                     motion = estimate_motion(prev.points[matches[:, 0]], keypoints[matches[:, 1]],
-                                             K, cfg.ransac)
+                                             K, cfg.ransac_for(shape[1], shape[0]))
                     if motion.ok:
                         tracking = 'ok'
                         inliers = motion.inliers.copy()

@@ -78,7 +78,8 @@ PARAMETERS = {
                     (0.0, 100.0)),
     'depth_min': (0.1, 'smallest valid depth in metres', (0.0, 1000.0)),
     'depth_max': (10.0, 'largest valid depth in metres', (0.0, 1000.0)),
-    'ransac_reprojection_px': (3.0, 'PnP RANSAC inlier threshold in pixels', (0.01, 100.0)),
+    'ransac_reprojection_px': (3.0, 'PnP RANSAC inlier threshold in pixels of the network '
+                               'input (x image / resize_* size when resizing)', (0.01, 100.0)),
     'ransac_iterations': (300, 'PnP RANSAC iterations', (1, 100000)),
     'ransac_min_inliers': (15, 'fewest PnP inliers for tracking ok', (4, 100000)),
     'ransac_minimal_solver': ('ap3p', 'PnP RANSAC hypothesis solver: ap3p (4-point samples) | '
