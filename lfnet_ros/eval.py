@@ -10,7 +10,8 @@ the ground truth on ``/ground_truth/pose`` (the topic names are options).
 1. Environment as ``lfnet-demo`` (:func:`lfnet_ros.demo.ros_environment`: the big-SHM Fast DDS
    profile, ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST``, a private ``ROS_DOMAIN_ID``, each only
    where unset). The node's parameters are ``config/frontend.yaml`` with ``backend``,
-   ``top_k``, ``weights`` and ``qos_reliability`` overridden, written to
+   ``top_k``, ``weights``, ``qos_reliability`` (and with ``--resize`` ``resize_width`` /
+   ``resize_height``) overridden, written to
    ``DIR/node_params.yaml``.
 2. The node: with ``launch_ros`` importable and this package in the ament index (a colcon
    install), ``launch/frontend.launch.py`` runs in a ``launch.LaunchService`` in its own
@@ -55,7 +56,8 @@ ROS is involved in that part; its latencies are this process's.
 
 ``report.json`` keys: ``bag``, ``weights``, ``untrained`` (no ``--weights`` and no shipped
 ``lfnet_default.pt``: random network, the LF-Net numbers say nothing about LF-Net), ``backend``
-(as the node reports it), ``top_k``, ``image_size``, ``node_launcher``, ``player``, ``pacing``,
+(as the node reports it), ``top_k``, ``network_size`` (``--resize`` [width, height], else
+null), ``image_size``, ``node_launcher``, ``player``, ``pacing``,
 ``frames`` (``in``: colour frames published, ``processed``, ``dropped``, ``lost_waiting``:
 closed-loop waits that timed out, ``node``: the node's drop counters),
 ``keypoints_per_frame`` / ``matches_per_frame`` / ``inliers_per_frame`` (mean, median, min,
@@ -392,6 +394,8 @@ def node_parameters(args: argparse.Namespace, reliability: str) -> Dict[str, obj
     params = dict(data['/**']['ros__parameters'])
     params.update({'backend': args.backend, 'top_k': int(args.top_k),
                    'qos_reliability': reliability})
+    if args.resize:
+        params['resize_width'], params['resize_height'] = args.resize
     if args.weights:
         params['weights'] = str(Path(args.weights).resolve())
     return params
@@ -510,7 +514,8 @@ def run_orb(args: argparse.Namespace, topics: SimpleNamespace, params: Dict[str,
             groundtruth: Path, out: Path) -> Dict[str, object]:
     """Run the ORB back-end over the bag's frames; return its comparison entry."""
     config = FrontendConfig(
-        top_k=int(args.top_k), match_metric='hamming', depth_min=float(params['depth_min']),
+        top_k=int(args.top_k), resize=args.resize, match_metric='hamming',
+        depth_min=float(params['depth_min']),
         depth_max=float(params['depth_max']),
         ransac=RansacConfig(reprojection_px=float(params['ransac_reprojection_px']),
                             iterations=int(params['ransac_iterations']),
@@ -679,6 +684,7 @@ def run_eval(args: argparse.Namespace) -> Dict[str, object]:
         **weights,
         'backend': diag.get('backend', 'unknown'),
         'top_k': int(args.top_k),
+        'network_size': list(args.resize) if args.resize else None,
         'image_size': [int(first_size[1]), int(first_size[0])],
         'node_launcher': launcher,
         'player': 'lfnet-bag-play (in-process BagPlayer)' if player_kind == 'builtin'
@@ -788,6 +794,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--backend', default='auto', choices=BACKEND_NAMES)
     parser.add_argument('--weights', help='checkpoint (.pt); default: the shipped weights')
     parser.add_argument('--top-k', type=int, default=1000, help='keypoints per frame')
+    parser.add_argument('--resize', type=parse_size, default=None, metavar='WxH',
+                        help='size the network runs at (node parameters resize_width and '
+                        'resize_height; the ORB comparison too); default: the image size')
     parser.add_argument('--compare', choices=COMPARE_METHODS,
                         help='also run the same back-end on these features in-process')
     parser.add_argument('--rate', type=float, default=0.0,
@@ -804,6 +813,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--frame-timeout', type=float, default=120.0,
                         help="seconds to wait for one frame's keypoints (closed loop)")
     return parser
+
+
+def parse_size(text: str) -> Tuple[int, int]:
+    """Parse 'WIDTHxHEIGHT' (positive integers) for --resize."""
+    try:
+        width, height = (int(v) for v in text.lower().split('x'))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected WIDTHxHEIGHT, e.g. 320x240, got {text!r}')
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f'sizes must be positive, got {text!r}')
+    return width, height
 
 
 def _writable_home(environ) -> Optional[str]:

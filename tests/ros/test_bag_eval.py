@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """``lfnet-bag-play`` and ``lfnet-eval``: a converted bag played over real topics."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -24,7 +25,8 @@ from lfnet_ros import conversions as conv  # noqa: E402
 
 FRAMES = 4
 PNG = b'\x89PNG\r\n\x1a\n'
-REPORT_KEYS = ['bag', 'weights', 'untrained', 'backend', 'top_k', 'image_size', 'node_launcher',
+REPORT_KEYS = ['bag', 'weights', 'untrained', 'backend', 'top_k', 'network_size', 'image_size',
+               'node_launcher',
                'player', 'pacing', 'frames', 'keypoints_per_frame', 'matches_per_frame',
                'inliers_per_frame', 'inlier_ratio', 'tracking', 'trajectory', 'latency_ms',
                'throughput_hz', 'comparison', 'wall_s', 'ros', 'files']
@@ -83,7 +85,7 @@ def test_bag_play_publishes_the_frames(ros_env, bag, sequence):
 def test_eval_reports_lfnet_and_orb(ros_env, bag, tmp_path, capsys):
     out = tmp_path / 'eval'
     status = lfnet_eval.main([str(bag), '--backend', 'torch', '--top-k', '200', '--compare',
-                              'orb', '--out', str(out)])
+                              'orb', '--resize', '160x120', '--out', str(out)])
     printed = capsys.readouterr()
     assert status == 0, printed.out + printed.err
 
@@ -98,6 +100,9 @@ def test_eval_reports_lfnet_and_orb(ros_env, bag, tmp_path, capsys):
         assert key in report, key
     assert report['backend'] == 'torch'
     assert report['image_size'] == [320, 240]
+    assert report['network_size'] == [160, 120]
+    params = (out / 'node_params.yaml').read_text()
+    assert 'resize_width: 160' in params and 'resize_height: 120' in params
     assert report['pacing'] == 'closed loop'
     frames = report['frames']
     assert (frames['in'], frames['processed'], frames['dropped']) == (FRAMES, FRAMES, 0)
@@ -133,6 +138,13 @@ def test_eval_reports_lfnet_and_orb(ros_env, bag, tmp_path, capsys):
 def test_eval_rejects_a_bag_without_the_topics(ros_env, tmp_path, capsys):
     assert lfnet_eval.main([str(tmp_path / 'missing'), '--out', str(tmp_path / 'o')]) == 1
     assert 'no such bag' in capsys.readouterr().err
+
+
+def test_parse_size():
+    assert lfnet_eval.parse_size('320x240') == (320, 240)
+    for bad in ('320', '320x0', 'axb'):
+        with pytest.raises(argparse.ArgumentTypeError):
+            lfnet_eval.parse_size(bad)
 
 
 def test_orb_backend_contract():
