@@ -32,10 +32,10 @@ import math
 import time
 from typing import Dict, Optional, Tuple
 
-import cv2
 import numpy as np
 
 from lfnet_core.blas_threads import single_blas_thread
+from lfnet_core.image_scaling import rescale_pixels, resize_image
 from lfnet_core.inference import Backend
 from lfnet_core.matching import mutual_nearest_neighbours
 from lfnet_core.transforms import invert_pose
@@ -251,15 +251,12 @@ class Frontend:
             features = self.backend.extract(image, self.config.top_k)
             return features, dict(self.backend.last_timings)
         net_w, net_h = int(resize[0]), int(resize[1])
-        shrink = net_w * net_h < w * h
-        small = cv2.resize(np.ascontiguousarray(image), (net_w, net_h),
-                           interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        small = resize_image(image, (net_w, net_h))
         features = dict(self.backend.extract(small, self.config.top_k))
         stages = dict(self.backend.last_timings)
         sx, sy = net_w / w, net_h / h
-        kp = features['keypoints']
-        scale = np.array([sx, sy], dtype=np.float64)
-        features['keypoints'] = ((kp + 0.5) / scale - 0.5).astype(np.float32)
+        features['keypoints'] = rescale_pixels(features['keypoints'], (net_w, net_h),
+                                               (w, h)).astype(np.float32)
         features['scales'] = (features['scales'] / math.sqrt(sx * sy)).astype(np.float32)
         ori = features['orientations'].astype(np.float64)
         features['orientations'] = np.arctan2(np.sin(ori) / sy,

@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f'comma-separated subset of {",".join(METHODS)} (default: all)')
     parser.add_argument('--top-k', type=int, default=1000, help='keypoint budget K per image')
     parser.add_argument('--weights', help='LF-Net checkpoint (default: the shipped weights)')
+    parser.add_argument('--image-scale', type=float, default=1.0, metavar='F',
+                        help='every method runs on the images resized by F (area averaging '
+                        'when shrinking); keypoints are mapped back and scored in full-size '
+                        'pixels (default 1)')
     parser.add_argument('--backend', default='auto', choices=('auto', 'onnxruntime', 'torch'),
                         help='LF-Net inference backend')
     parser.add_argument('--json', metavar='FILE', help='write all results to this JSON file')
@@ -126,6 +130,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error('--top-k must be >= 1')
     if any(g < 1 for g in args.tum_gap):
         parser.error('--tum-gap must be >= 1')
+    if not 0 < args.image_scale <= 4:
+        parser.error('--image-scale must be in (0, 4]')
     if args.threads:
         import cv2
         cv2.setNumThreads(args.threads)
@@ -136,7 +142,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     untrained = 'lfnet' in args.methods and lfnet_is_untrained(args.weights)
     if untrained:
         print(UNTRAINED_BANNER, flush=True)
-    extractors = {m: make_extractor(m, args.top_k, backend=args.backend, weights=args.weights)
+    extractors = {m: make_extractor(m, args.top_k, backend=args.backend, weights=args.weights,
+                                    image_scale=args.image_scale)
                   for m in args.methods}
     png_dir = Path(args.png_dir) if args.png_dir else None
     results = {'config': {'methods': args.methods, 'top_k': args.top_k,
@@ -144,7 +151,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                           'weights': args.weights, 'lfnet_untrained': untrained,
                           'thresholds_px': [3, 5], 'homography_thresholds_px': [1, 3, 5],
                           'homography_ransac_px': 3.0, 'tum_gaps': args.tum_gap,
-                          'max_pairs': args.max_pairs},
+                          'max_pairs': args.max_pairs, 'image_scale': args.image_scale},
                'homography': {}, 'rgbd': {}}
     used: set = set()
     tables = []
@@ -174,7 +181,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         pairs = len(next(iter(per_method.values()))['pairs'])
         label = ('homography' if kind == 'homography' else f'TUM RGB-D, gap {gap}')
         tables.append(format_table(
-            f'\n== {name} ({label}, {pairs} pairs, K={args.top_k}, mutual NN) ==',
+            f'\n== {name} ({label}, {pairs} pairs, K={args.top_k}, mutual NN'
+            + (f', images x{args.image_scale:g}' if args.image_scale != 1 else '') + ') ==',
             {m: r['summary'] for m, r in per_method.items()},
             HOMOGRAPHY_COLUMNS if kind == 'homography' else RGBD_COLUMNS))
     if untrained:

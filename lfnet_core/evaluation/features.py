@@ -28,6 +28,7 @@ from typing import Optional, Union
 import cv2
 import numpy as np
 
+from lfnet_core.image_scaling import rescale_pixels, resize_image
 from lfnet_core.inference.base import prepare_image
 
 METHODS = ('lfnet', 'orb', 'sift', 'akaze')
@@ -176,6 +177,30 @@ class LfnetExtractor(FeatureExtractor):
                         np.asarray(out['scores'], np.float32), 'l2')
 
 
+class ScaledExtractor(FeatureExtractor):
+    """Another extractor run on the image resized by `factor`; keypoints in full-size pixels.
+
+    The budget K and the descriptors are the inner extractor's; the image is resized with
+    `lfnet_core.image_scaling.resize_image` and the keypoints mapped back with
+    `rescale_pixels`, as `FrontendConfig.resize` does in the front-end.
+    """
+
+    def __init__(self, inner: FeatureExtractor, factor: float) -> None:
+        if not 0 < factor <= 4:
+            raise ValueError(f'image scale: must be in (0, 4], got {factor}')
+        super().__init__(inner.top_k)
+        self.inner, self.factor = inner, float(factor)
+        self.name, self.metric = inner.name, inner.metric
+
+    def _extract(self, grey: np.ndarray) -> Features:
+        height, width = grey.shape[:2]
+        size = (max(1, round(width * self.factor)), max(1, round(height * self.factor)))
+        features = self.inner._extract(resize_image(grey, size))
+        keypoints = rescale_pixels(features.keypoints, size, (width, height))
+        return Features(keypoints.astype(np.float32), features.descriptors, features.scores,
+                        features.metric)
+
+
 def lfnet_is_untrained(weights: Optional[Union[str, os.PathLike]] = None) -> bool:
     """Whether LF-Net would run with random weights (none given and none shipped)."""
     if weights:
@@ -191,7 +216,7 @@ def lfnet_is_untrained(weights: Optional[Union[str, os.PathLike]] = None) -> boo
 
 def make_extractor(name: str, top_k: int, backend: str = 'auto',
                    weights: Optional[Union[str, os.PathLike]] = None,
-                   lfnet_backend=None) -> FeatureExtractor:
+                   lfnet_backend=None, image_scale: float = 1.0) -> FeatureExtractor:
     """Create the extractor of one method at budget `top_k`.
 
     Args:
@@ -201,20 +226,23 @@ def make_extractor(name: str, top_k: int, backend: str = 'auto',
         weights: LF-Net checkpoint (default: the shipped weights, else random ones).
         lfnet_backend: an already created LF-Net `Backend` to reuse (overrides backend and
             weights).
+        image_scale: run the method on images resized by this factor (`ScaledExtractor`).
 
     Returns:
         The extractor.
 
     """
     if name == 'orb':
-        return OrbExtractor(top_k)
-    if name == 'sift':
-        return SiftExtractor(top_k)
-    if name == 'akaze':
-        return AkazeExtractor(top_k)
-    if name == 'lfnet':
+        extractor = OrbExtractor(top_k)
+    elif name == 'sift':
+        extractor = SiftExtractor(top_k)
+    elif name == 'akaze':
+        extractor = AkazeExtractor(top_k)
+    elif name == 'lfnet':
         if lfnet_backend is None:
             from lfnet_core.inference import create_backend
             lfnet_backend = create_backend(backend, weights=weights)
-        return LfnetExtractor(top_k, lfnet_backend)
-    raise ValueError(f'unknown method {name!r}; choose from {METHODS}')
+        extractor = LfnetExtractor(top_k, lfnet_backend)
+    else:
+        raise ValueError(f'unknown method {name!r}; choose from {METHODS}')
+    return extractor if image_scale == 1.0 else ScaledExtractor(extractor, image_scale)
