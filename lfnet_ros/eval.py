@@ -794,7 +794,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--backend', default='auto', choices=BACKEND_NAMES)
     parser.add_argument('--weights', help='checkpoint (.pt); default: the shipped weights')
     parser.add_argument('--top-k', type=int, default=1000, help='keypoints per frame')
-    parser.add_argument('--resize', type=parse_size, default=None, metavar='WxH',
+    parser.add_argument('--resize', type=demo.parse_size, default=None, metavar='WxH',
                         help='size the network runs at (node parameters resize_width and '
                         'resize_height; the ORB comparison too); default: the image size')
     parser.add_argument('--compare', choices=COMPARE_METHODS,
@@ -813,17 +813,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--frame-timeout', type=float, default=120.0,
                         help="seconds to wait for one frame's keypoints (closed loop)")
     return parser
-
-
-def parse_size(text: str) -> Tuple[int, int]:
-    """Parse 'WIDTHxHEIGHT' (positive integers) for --resize."""
-    try:
-        width, height = (int(v) for v in text.lower().split('x'))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'expected WIDTHxHEIGHT, e.g. 320x240, got {text!r}')
-    if width < 1 or height < 1:
-        raise argparse.ArgumentTypeError(f'sizes must be positive, got {text!r}')
-    return width, height
 
 
 def _writable_home(environ) -> Optional[str]:

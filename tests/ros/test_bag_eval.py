@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """``lfnet-bag-play`` and ``lfnet-eval``: a converted bag played over real topics."""
 
-import argparse
 import json
 import subprocess
 import sys
@@ -138,13 +137,6 @@ def test_eval_reports_lfnet_and_orb(ros_env, bag, tmp_path, capsys):
 def test_eval_rejects_a_bag_without_the_topics(ros_env, tmp_path, capsys):
     assert lfnet_eval.main([str(tmp_path / 'missing'), '--out', str(tmp_path / 'o')]) == 1
     assert 'no such bag' in capsys.readouterr().err
-
-
-def test_parse_size():
-    assert lfnet_eval.parse_size('320x240') == (320, 240)
-    for bad in ('320', '320x0', 'axb'):
-        with pytest.raises(argparse.ArgumentTypeError):
-            lfnet_eval.parse_size(bad)
 
 
 def test_orb_backend_contract():
