@@ -25,7 +25,9 @@ def test_cabinet_is_tracked_at_320x240(require_shared):
 
     Measured (onnxruntime, shipped weights): 28 of 28 steps tracked, ATE 3.0 cm over 4.6 m.
     With the threshold in input pixels (3 px at 640x480, i.e. 1.5 network pixels) the same run
-    tracked 12 of 28 steps, ATE 70 cm.
+    tracked 12 of 28 steps, ATE 70 cm; ORB through the node's back-end: ATE 43-61 cm. On 28
+    steps one lost step moves the ATE by ~10 cm (EPnP hypotheses: 26 of 28, 12.8 cm), hence
+    the bounds.
     """
     from lfnet_core.tum import TumSequence
 
@@ -41,4 +43,4 @@ def test_cabinet_is_tracked_at_320x240(require_shared):
         states.append(result.tracking)
     T_gt = np.linalg.inv(sequence.T_world_cam[0]) @ sequence.T_world_cam
     assert states.count('ok') >= len(sequence) - 3, states
-    assert ate(np.array(poses), T_gt)['rmse'] < 0.06
+    assert ate(np.array(poses), T_gt)['rmse'] < 0.15
