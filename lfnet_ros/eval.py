@@ -101,11 +101,11 @@ from lfnet_core.evaluation.features import to_grey_uint8
 from lfnet_core.frontend import Frame, Frontend, FrontendConfig
 from lfnet_core.inference import BACKEND_NAMES
 from lfnet_core.transforms import make_pose, quaternion_to_rotation
-from lfnet_core.vo import RansacConfig
 from lfnet_ros import bag_from_tum as tum_topics
 from lfnet_ros import conversions as conv
 from lfnet_ros import demo
 from lfnet_ros.bag_play import BagPlayer, BagPlayError
+from lfnet_ros.frontend_node import ransac_config
 
 PACKAGE = 'lfnet_ros'
 COMPARE_METHODS = ('orb',)
@@ -516,11 +516,7 @@ def run_orb(args: argparse.Namespace, topics: SimpleNamespace, params: Dict[str,
     config = FrontendConfig(
         top_k=int(args.top_k), resize=args.resize, match_metric='hamming',
         depth_min=float(params['depth_min']),
-        depth_max=float(params['depth_max']),
-        ransac=RansacConfig(reprojection_px=float(params['ransac_reprojection_px']),
-                            iterations=int(params['ransac_iterations']),
-                            min_inliers=int(params['ransac_min_inliers']),
-                            minimal_solver=str(params['ransac_minimal_solver'])))
+        depth_max=float(params['depth_max']), ransac=ransac_config(params))
     frontend = Frontend(OrbBackend(), config)
     depth_scale = float(params['depth_scale'])
     stamps, poses, keypoints, matches, inliers = [], [], [], [], []

@@ -31,7 +31,7 @@ than ``max_image_pixels`` at the network input), ``superseded`` (a newer frame w
 import sys
 import threading
 import time
-from typing import List, Optional
+from typing import List, Mapping, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import TransformStamped
@@ -99,6 +99,14 @@ PARAMETERS = {
 }
 
 
+def ransac_config(params: Mapping[str, object]) -> RansacConfig:
+    """Return the PnP RANSAC settings held by the node's `ransac_*` parameters."""
+    return RansacConfig(reprojection_px=float(params['ransac_reprojection_px']),
+                        iterations=int(params['ransac_iterations']),
+                        min_inliers=int(params['ransac_min_inliers']),
+                        minimal_solver=str(params['ransac_minimal_solver']))
+
+
 def _descriptor(name: str, description: str, bounds: Optional[tuple]) -> ParameterDescriptor:
     descriptor = ParameterDescriptor(name=name, description=description, read_only=True)
     if bounds is not None and isinstance(bounds[0], int):
@@ -128,10 +136,7 @@ class FrontendNode(Node):
             match_max_distance=p['match_max_distance'] or None,
             match_ratio=p['match_ratio'] or None, depth_min=p['depth_min'],
             depth_max=p['depth_max'],
-            ransac=RansacConfig(reprojection_px=p['ransac_reprojection_px'],
-                                iterations=p['ransac_iterations'],
-                                min_inliers=p['ransac_min_inliers'],
-                                minimal_solver=p['ransac_minimal_solver']))
+            ransac=ransac_config(p))
         backend = create_backend(p['backend'], weights=p['weights'] or None,
                                  onnx_dir=p['onnx_dir'] or None, threads=p['threads'] or None,
                                  engine_path=p['engine_path'] or None)
