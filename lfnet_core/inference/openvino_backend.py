@@ -5,7 +5,10 @@
 OpenVINO reads the same `lfnet_dense.onnx` and `lfnet_describe.onnx` that ONNX Runtime runs.
 The dense graph is compiled for each image size it meets (static shapes, a few sizes kept):
 OpenVINO 2026.4's dynamic-shape compile of it returns score maps up to 0.5 away from ONNX
-Runtime's and PyTorch's, while the static compile agrees with them to 2e-6 (tested). The
+Runtime's and PyTorch's. The cause: the graph computes each scale's size round(H / s) in int64
+fixed point (`lfnet_core.ops.resize.scaled_size`, H * 777472127994 >> 40), and OpenVINO's CPU
+plugin ran that product in 32 bits (-100 for H = 100). With static shapes the sizes are folded
+to constants at compile time, and the outputs agree with ONNX Runtime to 2e-6 (tested). The
 describe graph is compiled once with a dynamic keypoint count (it agrees either way). Inference
 precision is held at FP32: on CPUs with BF16 or AMX units OpenVINO would otherwise lower it by
 default, and this backend must compute what the exported network computes.
