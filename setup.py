@@ -39,8 +39,6 @@ setup(
     extras_require={
         # torch must stay pinned: unpinned, pip resolves a multi-GB CUDA build.
         'torch': ['torch==2.13.0', 'onnx', 'onnxscript'],
-        # The openvino backend; `auto` prefers it to ONNX Runtime on the CPU when installed.
-        'openvino': ['openvino'],
         'ros': [
             'ros-rclpy',
             'ros-rmw-fastrtps-cpp',

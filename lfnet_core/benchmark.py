@@ -174,18 +174,17 @@ def _torch_describe_split(backend: Backend, image: np.ndarray, top_k: int,
 
 def _onnx_descriptor_seconds(backend: Backend, weights: Optional[str], num_patches: int,
                              repeats: int) -> float:
-    """Median seconds of the descriptor network alone on `num_patches` patches.
+    """Median seconds of the descriptor network alone in ONNX Runtime, on `num_patches` patches.
 
-    For the backends that run the exported graphs (ONNX Runtime, OpenVINO): the describe graph
-    runs sampling and the network in one call, so the network is exported on its own (same
-    weights, same session or compile options) and timed on as many patches.
+    The describe graph runs sampling and the network in one session call, so the network is
+    exported on its own (same weights, same session options) and timed on as many patches.
     """
     import torch
+    from lfnet_core.inference.onnxruntime_backend import make_session
     from lfnet_core.model.lfnet import load_lfnet
     network = load_lfnet(weights).descriptor.eval()
     side = network.config.patch_size
     patches = torch.rand(num_patches, 1, side, side, generator=torch.Generator().manual_seed(0))
-    feeds = {'patches': patches.numpy()}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'descriptor.onnx')
         import warnings
@@ -195,14 +194,8 @@ def _onnx_descriptor_seconds(backend: Backend, weights: Optional[str], num_patch
                               output_names=['descriptors'],
                               dynamic_shapes={'patches': {0: torch.export.Dim('n', min=1)}},
                               external_data=False, verbose=False)
-        if backend.name == 'openvino':
-            import openvino as ov
-            from lfnet_core.inference.openvino_backend import compile_options, DEVICE
-            request = ov.Core().compile_model(
-                path, DEVICE, compile_options(backend.threads)).create_infer_request()
-            return median_seconds(lambda: request.infer(feeds), warmup=1, repeats=repeats)
-        from lfnet_core.inference.onnxruntime_backend import make_session
         session = make_session(path, backend.providers, backend.threads)
+        feeds = {'patches': patches.numpy()}
         return median_seconds(lambda: session.run(None, feeds), warmup=1, repeats=repeats)
 
 
@@ -249,7 +242,7 @@ def time_backend(backend: Backend, frames: BenchFrames, top_k: int, warmup: int 
     if backend.name == 'torch':
         sample, network = _torch_describe_split(backend, image, top_k, repeats=5)
         fraction = network / (sample + network) if sample + network > 0 else 0.0
-    elif backend.name in ('onnxruntime', 'openvino'):
+    elif backend.name == 'onnxruntime':
         network = _onnx_descriptor_seconds(backend, weights, int(result.keypoints.shape[0]),
                                            repeats=5)
         fraction = min(network / float(np.median(samples['describe'])), 1.0)

@@ -172,22 +172,6 @@ def export_onnx(model: LFNet, out_dir: Union[str, os.PathLike],
     return paths
 
 
-def read_onnx_metadata(path: Union[str, os.PathLike]) -> Dict[str, str]:
-    """Return the metadata entries (`lfnet_config`, `lfnet_fingerprint`, ...) of an ONNX file.
-
-    Raises:
-        ValueError: the file cannot be parsed as ONNX (the message names it).
-
-    """
-    import onnx
-
-    try:
-        graph = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # noqa: B902 - protobuf raises DecodeError and others
-        raise ValueError(f'cannot load ONNX model {path}: {exc}') from exc
-    return {entry.key: entry.value for entry in graph.metadata_props}
-
-
 def _write_metadata(path: Path, metadata: Dict[str, str]) -> None:
     import onnx
 

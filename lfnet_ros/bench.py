@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='comma-separated WIDTHxHEIGHT[:TOP_K] sizes (default '
                              '640x480,320x240; TOP_K overrides --top-k at that size)')
     parser.add_argument('--top-k', type=int, default=1000, help='keypoint budget (default 1000)')
-    parser.add_argument('--backends', default='torch,onnxruntime,openvino,tensorrt',
+    parser.add_argument('--backends', default='torch,onnxruntime,tensorrt',
                         help='backends to time; unavailable ones are reported and skipped')
     parser.add_argument('--opencv', default='orb,sift', help='OpenCV references ("" for none)')
     parser.add_argument('--tum', default=None,

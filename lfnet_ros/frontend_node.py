@@ -63,14 +63,12 @@ COVARIANCE_LOST = 1e3
 # name: (default, description, (min, max) for numbers or None)
 PARAMETERS = {
     'weights': ('', 'LF-Net checkpoint path; empty: the shipped weights', None),
-    'onnx_dir': ('', 'folder with lfnet-export output for onnxruntime and openvino; empty: '
-                 'export once', None),
-    'backend': ('auto', 'inference backend: auto | tensorrt | onnxruntime | openvino | torch',
-                None),
+    'onnx_dir': ('', 'folder with lfnet-export output for onnxruntime; empty: export once', None),
+    'backend': ('auto', 'inference backend: auto | tensorrt | onnxruntime | torch', None),
     'engine_path': ('', 'TensorRT engines: folder with lfnet_dense.engine and '
                     'lfnet_describe.engine (lfnet-build-engine EXPORT_DIR --out FOLDER); empty: '
                     'the engine cache. Engines are only loaded, never built at start-up', None),
-    'threads': (0, 'ONNX Runtime / OpenVINO inference threads; 0: their default', (0, 256)),
+    'threads': (0, 'ONNX Runtime intra-op threads; 0: its default', (0, 256)),
     'resize_width': (0, 'network input width; 0 with resize_height 0: native size', (0, 8192)),
     'resize_height': (0, 'network input height; 0: native size', (0, 8192)),
     'top_k': (1000, 'maximum keypoints per frame', (1, 100000)),

@@ -34,8 +34,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('image', help='input image (PNG, JPEG, ...)')
     parser.add_argument('--weights', help='checkpoint (.pt); default: the shipped weights')
     parser.add_argument('--backend', default='auto', choices=BACKEND_NAMES)
-    parser.add_argument('--onnx-dir',
-                        help='lfnet-export output for the onnxruntime and openvino backends')
+    parser.add_argument('--onnx-dir', help='lfnet-export output for the onnxruntime backend')
     parser.add_argument('--top-k', type=int, default=1000, help='maximum keypoints')
     parser.add_argument('--out', help='write keypoints, scales, orientations, scores, '
                         'descriptors and image_size to this .npz')

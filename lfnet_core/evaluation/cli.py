@@ -74,8 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='every method runs on the images resized by F (area averaging '
                         'when shrinking); keypoints are mapped back and scored in full-size '
                         'pixels (default 1)')
-    parser.add_argument('--backend', default='auto',
-                        choices=('auto', 'onnxruntime', 'openvino', 'torch'),
+    parser.add_argument('--backend', default='auto', choices=('auto', 'onnxruntime', 'torch'),
                         help='LF-Net inference backend')
     parser.add_argument('--json', metavar='FILE', help='write all results to this JSON file')
     parser.add_argument('--png-dir', metavar='DIR', help='write one match image per data set '

@@ -222,8 +222,7 @@ def make_extractor(name: str, top_k: int, backend: str = 'auto',
     Args:
         name: 'lfnet', 'orb', 'sift' or 'akaze'.
         top_k: keypoint budget K (>= 1).
-        backend: LF-Net backend name for `create_backend` ('auto', 'onnxruntime', 'openvino',
-            'torch').
+        backend: LF-Net backend name for `create_backend` ('auto', 'onnxruntime', 'torch').
         weights: LF-Net checkpoint (default: the shipped weights, else random ones).
         lfnet_backend: an already created LF-Net `Backend` to reuse (overrides backend and
             weights).

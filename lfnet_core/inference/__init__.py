@@ -2,11 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Inference backends behind one interface, chosen by name or `auto`.
 
-`auto` tries, in order: TensorRT, ONNX Runtime with its CUDA provider, OpenVINO (CPU), ONNX
-Runtime on the CPU, PyTorch; it logs once which one runs and why the others were passed over.
-OpenVINO comes before ONNX Runtime on the CPU because it runs the same exported graphs faster
-there (lfnet-bench: the dense network at about 85% of the matmul rate against ONNX Runtime's
-50%).
+`auto` tries, in order: TensorRT, ONNX Runtime (CUDA provider when present, else CPU), PyTorch;
+it logs once which one runs and why the others were passed over.
 """
 
 import logging
@@ -17,7 +14,7 @@ from typing import List, Optional, Tuple, Union
 from lfnet_core.inference.base import Backend, OUTPUT_KEYS, prepare_image, select_top_k
 
 LOG = logging.getLogger(__name__)
-BACKEND_NAMES = ('auto', 'tensorrt', 'onnxruntime', 'openvino', 'torch')
+BACKEND_NAMES = ('auto', 'tensorrt', 'onnxruntime', 'torch')
 PathLike = Union[str, os.PathLike]
 
 __all__ = ['Backend', 'BACKEND_NAMES', 'BackendUnavailableError', 'OUTPUT_KEYS',
@@ -80,14 +77,19 @@ def _onnx_model_for(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
 
 def _check_onnx_matches_weights(model, weights: PathLike) -> None:
     """Refuse an ONNX folder exported from other weights than the ones named."""
+    import onnx
     try:
-        from lfnet_core.export import model_fingerprint, read_onnx_metadata
+        from lfnet_core.export import model_fingerprint
         from lfnet_core.model.lfnet import load_lfnet
     except ImportError:
         LOG.warning('torch missing: cannot check that %s was exported from %s', model.dense,
                     weights)
         return
-    meta = read_onnx_metadata(model.dense)
+    try:
+        graph = onnx.load(str(model.dense), load_external_data=False)
+    except Exception as exc:  # noqa: B902 - protobuf raises DecodeError and others
+        raise ValueError(f'cannot load ONNX model {model.dense}: {exc}') from exc
+    meta = {p.key: p.value for p in graph.metadata_props}
     if meta.get('lfnet_fingerprint') != model_fingerprint(load_lfnet(weights)):
         raise BackendUnavailableError(f'{model.dense} was not exported from {weights}; '
                                       're-run lfnet-export with these weights')
@@ -95,7 +97,7 @@ def _check_onnx_matches_weights(model, weights: PathLike) -> None:
 
 def _create_onnxruntime(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
                         cache_dir: Optional[PathLike], threads: Optional[int],
-                        use_cuda: bool, require_cuda: bool = False) -> Backend:
+                        use_cuda: bool) -> Backend:
     try:
         import onnxruntime
         from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
@@ -104,19 +106,7 @@ def _create_onnxruntime(weights: Optional[PathLike], onnx_dir: Optional[PathLike
     providers: List[str] = ['CPUExecutionProvider']
     if use_cuda and 'CUDAExecutionProvider' in onnxruntime.get_available_providers():
         providers.insert(0, 'CUDAExecutionProvider')
-    elif require_cuda:
-        raise BackendUnavailableError('no CUDAExecutionProvider (onnxruntime-gpu and a GPU '
-                                      'needed)')
     return OnnxRuntimeBackend(_onnx_model_for(weights, onnx_dir, cache_dir), providers, threads)
-
-
-def _create_openvino(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
-                     cache_dir: Optional[PathLike], threads: Optional[int]) -> Backend:
-    try:
-        from lfnet_core.inference.openvino_backend import OpenVinoBackend
-    except ImportError as exc:
-        raise BackendUnavailableError(f'openvino is not installed ({exc})') from exc
-    return OpenVinoBackend(_onnx_model_for(weights, onnx_dir, cache_dir), threads)
 
 
 def _create_tensorrt(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
@@ -207,13 +197,13 @@ def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
     """Create an inference backend.
 
     Args:
-        name: 'auto', 'tensorrt', 'onnxruntime', 'openvino' or 'torch'.
+        name: 'auto', 'tensorrt', 'onnxruntime' or 'torch'.
         weights: checkpoint path (default: the shipped weights).
         onnx_dir: folder with `lfnet-export` output; without it, ONNX Runtime exports the
             weights once into `cache_dir` (needs torch).
         device: torch device for the torch backend ('cpu', 'cuda'); a 'cuda:N' also picks the
             TensorRT device.
-        threads: inference threads for ONNX Runtime and OpenVINO (default: their own choice).
+        threads: intra-op threads for ONNX Runtime (default: its own choice).
         cache_dir: where exported models are cached (default: `default_cache_dir()`).
         engine_path: TensorRT engines: a folder with lfnet_dense.engine and
             lfnet_describe.engine (from `lfnet-build-engine EXPORT_DIR --out FOLDER`); without
@@ -222,8 +212,7 @@ def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
 
     Engines are only loaded, never built here: build them with `lfnet-build-engine`. `auto`
     takes TensorRT only when it is importable, a GPU is present and a matching engine exists;
-    else ONNX Runtime with the CUDA provider when present; else OpenVINO on the CPU when
-    installed; else ONNX Runtime on the CPU; else PyTorch.
+    else ONNX Runtime (CUDA provider when present, else CPU); else PyTorch.
 
     Raises:
         ValueError: unknown name.
@@ -236,19 +225,14 @@ def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
         return _create_torch(weights, device)
     if name == 'onnxruntime':
         return _create_onnxruntime(weights, onnx_dir, cache_dir, threads, use_cuda=True)
-    if name == 'openvino':
-        return _create_openvino(weights, onnx_dir, cache_dir, threads)
     if name == 'tensorrt':
         return _create_tensorrt(weights, onnx_dir, cache_dir, engine_path, engine_cache_dir,
                                 device)
     reasons = []
     factories = (('tensorrt', lambda: _create_tensorrt(weights, onnx_dir, cache_dir, engine_path,
                                                        engine_cache_dir, device)),
-                 ('onnxruntime (CUDA)', lambda: _create_onnxruntime(
-                     weights, onnx_dir, cache_dir, threads, use_cuda=True, require_cuda=True)),
-                 ('openvino', lambda: _create_openvino(weights, onnx_dir, cache_dir, threads)),
                  ('onnxruntime', lambda: _create_onnxruntime(weights, onnx_dir, cache_dir,
-                                                             threads, use_cuda=False)),
+                                                             threads, use_cuda=True)),
                  ('torch', lambda: _create_torch(weights, device)))
     for backend_name, factory in factories:
         try:
@@ -256,9 +240,13 @@ def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
         except BackendUnavailableError as exc:
             reasons.append(f'{backend_name}: {exc}')
             continue
+        detail = ''
         providers = getattr(backend, 'providers', None)
-        detail = f' [{", ".join(providers)}]' if providers else ''
-        LOG.info('backend auto -> %s%s%s', backend.name, detail,
+        if providers:
+            detail = f' [{", ".join(providers)}]'
+            if 'CUDAExecutionProvider' not in providers:
+                detail += ' (CPU: no CUDAExecutionProvider; onnxruntime-gpu and a GPU needed)'
+        LOG.info('backend auto -> %s%s%s', backend_name, detail,
                  f' (passed over: {"; ".join(reasons)})' if reasons else '')
         return backend
     raise BackendUnavailableError('no backend can run: ' + '; '.join(reasons))

@@ -20,8 +20,7 @@ import torch
 from lfnet_core.config import LFNetConfig
 from lfnet_core.export import model_fingerprint, OnnxModel
 from lfnet_core.inference import (
-    BackendUnavailableError, create_backend, default_cache_dir, onnx_cache_folder, OUTPUT_KEYS,
-    prepare_image)
+    BackendUnavailableError, create_backend, default_cache_dir, onnx_cache_folder, OUTPUT_KEYS)
 from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
 from lfnet_core.model.lfnet import LFNet, load_lfnet
 from model_helpers import randomised_model, shared_export
@@ -50,15 +49,11 @@ def no_export(monkeypatch):
 # --------------------------------------------------------------------------- create_backend
 
 
-@pytest.mark.parametrize('name', ['onnxruntime', 'openvino'])
-def test_torch_and_exported_graph_backends_agree(exported, real_image, no_export, name):
-    """ONNX Runtime and OpenVINO run the same exported graphs; both must reproduce PyTorch."""
-    if name == 'openvino':
-        pytest.importorskip('openvino', reason='the openvino backend needs openvino')
+def test_torch_and_onnxruntime_backends_agree(exported, real_image, no_export):
     model, paths, weights = exported
     torch_backend = create_backend('torch', weights=weights)
-    onnx_backend = create_backend(name, weights=weights, onnx_dir=paths.dense.parent)
-    assert torch_backend.name == 'torch' and onnx_backend.name == name
+    onnx_backend = create_backend('onnxruntime', weights=weights, onnx_dir=paths.dense.parent)
+    assert torch_backend.name == 'torch' and onnx_backend.name == 'onnxruntime'
     assert torch_backend.config == onnx_backend.config == model.config
     expected = torch_backend.extract(real_image, top_k=200)
     got = onnx_backend.extract(real_image, top_k=200)
@@ -79,46 +74,6 @@ def test_torch_and_exported_graph_backends_agree(exported, real_image, no_export
         np.testing.assert_array_equal(expected[key], reference[key])
 
 
-def test_openvino_outputs_survive_the_next_frame(exported, real_image, no_export):
-    """The maps handed back are copies: a second frame must not overwrite the first's."""
-    pytest.importorskip('openvino', reason='the openvino backend needs openvino')
-    _, paths, weights = exported
-    backend = create_backend('openvino', weights=weights, onnx_dir=paths.dense.parent)
-    first = prepare_image(real_image)[None, None]
-    maps = backend.dense(first)
-    kept = [m.copy() for m in maps]
-    backend.dense(np.ascontiguousarray(first[..., ::-1, :]))
-    for held, copy in zip(maps, kept):
-        np.testing.assert_array_equal(held, copy)
-
-
-def test_openvino_dense_agrees_with_onnxruntime_at_every_size(exported, no_export):
-    """Each image size gets its own static compile (OpenVINO's dynamic one was wrong)."""
-    pytest.importorskip('openvino', reason='the openvino backend needs openvino')
-    from lfnet_core.inference import openvino_backend
-    _, paths, weights = exported
-    backend = create_backend('openvino', weights=weights, onnx_dir=paths.dense.parent)
-    reference = create_backend('onnxruntime', weights=weights, onnx_dir=paths.dense.parent)
-    rng = np.random.default_rng(3)
-    sizes = [(96, 128), (120, 160), (61, 83), (100, 100), (96, 128), (70, 90)]
-    for height, width in sizes:
-        image = rng.random((1, 1, height, width), dtype=np.float32)
-        got, expected = backend.dense(image), reference.dense(image)
-        for name, a, b in zip(('score', 'scale', 'orientation'), got, expected):
-            assert a.shape == b.shape == (1, 2 if name == 'orientation' else 1, height, width)
-            # Scale and the normalised orientation amplify float32 rounding (see export.py).
-            np.testing.assert_allclose(a, b, rtol=0, atol=1e-4 if name == 'score' else 1e-3,
-                                       err_msg=f'{name} at {height}x{width}')
-    assert len(backend._dense_requests) == openvino_backend.DENSE_SIZES_KEPT
-    assert list(backend._dense_requests)[-1] == (1, 1, 70, 90)
-
-
-def test_openvino_without_the_package_is_unavailable(exported, no_openvino):
-    _, paths, weights = exported
-    with pytest.raises(BackendUnavailableError, match='openvino is not installed'):
-        create_backend('openvino', weights=weights, onnx_dir=paths.dense.parent)
-
-
 def test_tensorrt_is_unavailable_with_a_clear_message():
     with pytest.raises(BackendUnavailableError, match='TensorRT'):
         create_backend('tensorrt')
@@ -130,37 +85,16 @@ def test_unknown_backend_name(name):
         create_backend(name)
 
 
-@pytest.fixture
-def no_openvino(monkeypatch):
-    """Hide OpenVINO, as on a machine without it (import openvino -> ImportError)."""
-    monkeypatch.setitem(sys.modules, 'openvino', None)
-    monkeypatch.delitem(sys.modules, 'lfnet_core.inference.openvino_backend', raising=False)
-
-
-def test_auto_prefers_openvino_on_the_cpu(exported, caplog, no_export):
-    pytest.importorskip('openvino', reason='the openvino backend needs openvino')
-    import onnxruntime
-    if 'CUDAExecutionProvider' in onnxruntime.get_available_providers():
-        pytest.skip('ONNX Runtime has CUDA here: auto takes it before OpenVINO')
-    _, paths, weights = exported
-    with caplog.at_level(logging.INFO, logger='lfnet_core.inference'):
-        backend = create_backend('auto', weights=weights, onnx_dir=paths.dense.parent)
-    assert backend.name == 'openvino'
-    assert 'auto -> openvino' in caplog.text
-    assert 'onnxruntime (CUDA): no CUDAExecutionProvider' in caplog.text
-
-
-def test_auto_falls_back_to_onnxruntime(exported, caplog, no_export, no_openvino):
+def test_auto_falls_back_to_onnxruntime(exported, caplog, no_export):
     _, paths, weights = exported
     with caplog.at_level(logging.INFO, logger='lfnet_core.inference'):
         backend = create_backend('auto', weights=weights, onnx_dir=paths.dense.parent)
     assert backend.name == 'onnxruntime'
     assert isinstance(backend, OnnxRuntimeBackend)
     assert 'onnxruntime' in caplog.text and 'TensorRT' in caplog.text
-    assert 'openvino: openvino is not installed' in caplog.text
 
 
-def test_auto_falls_back_to_torch_without_onnxruntime(exported, monkeypatch, no_openvino):
+def test_auto_falls_back_to_torch_without_onnxruntime(exported, monkeypatch):
     _, paths, weights = exported
     monkeypatch.setitem(sys.modules, 'onnxruntime', None)  # import onnxruntime -> ImportError
     with pytest.raises(BackendUnavailableError, match='onnxruntime'):
@@ -179,8 +113,7 @@ def test_onnxruntime_uses_the_cache_dir(exported, tmp_path, no_export):
         shutil.copy(path, folder / path.name)
     backend = create_backend('onnxruntime', weights=weights, cache_dir=tmp_path)
     assert backend.name == 'onnxruntime' and backend.fingerprint == model_fingerprint(model)
-    assert create_backend('auto', weights=weights, cache_dir=tmp_path).name in (
-        'openvino', 'onnxruntime')  # the same cached export either way
+    assert create_backend('auto', weights=weights, cache_dir=tmp_path).name == 'onnxruntime'
 
 
 def test_onnx_dir_without_models(tmp_path):

@@ -154,11 +154,8 @@ def test_tensorrt_backend_unavailable_is_actionable():
 
 
 @without_tensorrt
-def test_auto_falls_back_to_onnxruntime_cpu(exported, caplog, tmp_path, monkeypatch):
+def test_auto_falls_back_to_onnxruntime_cpu(exported, caplog, tmp_path):
     _, paths, weights = exported
-    # Without OpenVINO (auto prefers it to ONNX Runtime on the CPU: test_backends.py).
-    monkeypatch.setitem(sys.modules, 'openvino', None)
-    monkeypatch.delitem(sys.modules, 'lfnet_core.inference.openvino_backend', raising=False)
     with caplog.at_level(logging.INFO, logger='lfnet_core.inference'):
         backend = create_backend('auto', weights=weights, onnx_dir=paths.dense.parent,
                                  engine_cache_dir=tmp_path)

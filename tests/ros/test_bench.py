@@ -2,7 +2,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """``lfnet-bench`` end to end, tiny: every backend's stages, OpenCV, the node over ROS 2."""
 
-import importlib.util
 import json
 
 import pytest
@@ -20,7 +19,7 @@ def test_bench_reports_stages_references_and_node_overhead(ros_env, tmp_path, ca
     monkeypatch.setenv('LFNET_CACHE_DIR', str(tmp_path / 'cache'))
     out = tmp_path / 'bench.json'
     status = bench.main(['--sizes', '160x120:60', '--top-k', '100', '--backends',
-                         'torch,onnxruntime,openvino,tensorrt', '--frames', '4', '--warmup', '1',
+                         'torch,onnxruntime,tensorrt', '--frames', '4', '--warmup', '1',
                          '--repeats', '3', '--node-frames', '3', '--stream-seconds', '1',
                          '--threads', '1', '--profile', '--json', str(out)])
     printed = capsys.readouterr().out
@@ -30,16 +29,10 @@ def test_bench_reports_stages_references_and_node_overhead(ros_env, tmp_path, ca
     (entry,) = report['sizes']
     assert (entry['width'], entry['height'], entry['top_k']) == (160, 120, 60)
     assert entry['flops']['dense'] > 0 and entry['flops']['describe'] > 0
-    expected = {'torch', 'onnxruntime'}
-    if importlib.util.find_spec('openvino') is not None:
-        expected.add('openvino')
-    assert set(entry['backends']) == expected
+    assert set(entry['backends']) == {'torch', 'onnxruntime'}
     assert 'tensorrt' in report['unavailable']  # no TensorRT here: reported, not faked
     for timings in entry['backends'].values():
         assert list(timings) == [stage for stage, _ in STAGES]
-    for name in expected - {'torch'}:  # the descriptor network timed on its own
-        timings = entry['backends'][name]
-        assert timings['descriptor']['p50_ms'] > 0 and timings['sample']['p50_ms'] >= 0
     assert set(entry['opencv']) == {'orb', 'sift'}
     profile = entry['onnxruntime_profile']
     assert 'Conv' in profile['dense'] and sum(profile['describe'].values()) > 0
