@@ -227,24 +227,70 @@ def time_backend(backend: Backend, frames: BenchFrames, top_k: int, warmup: int 
     `weights` (the backend's checkpoint, None for the shipped one) is needed to time the ONNX
     Runtime descriptor network on its own.
     """
-    frontend = Frontend(backend, FrontendConfig(top_k=top_k))
-    samples: Dict[str, List[float]] = collections.defaultdict(list)
+    return time_backends({backend.name: backend}, frames, top_k, warmup, repeats,
+                         weights).stages[backend.name]
+
+
+@dataclass
+class InterleavedTimings:
+    """Stage timings of several backends taken frame by frame in turn, and their pairings."""
+
+    stages: Dict[str, Dict[str, Dict[str, float]]]  # backend -> stage -> {p50_ms, p90_ms, n}
+    frame_seconds: Dict[str, List[float]]  # backend -> whole-frame seconds, round by round
+
+    def speedup(self, name: str, baseline: str) -> Dict[str, float]:
+        """Per-round ratios baseline / name of the whole-frame time: median, p25, p75, n.
+
+        Each ratio pairs two frames timed one right after the other, so a VM that slows down
+        or speeds up during the run moves both sides of it alike.
+        """
+        ratios = (np.asarray(self.frame_seconds[baseline])
+                  / np.asarray(self.frame_seconds[name]))
+        p25, p50, p75 = np.percentile(ratios, [25, 50, 75])
+        return {'median': float(p50), 'p25': float(p25), 'p75': float(p75),
+                'n': int(ratios.size)}
+
+
+def time_backends(backends: Dict[str, Backend], frames: BenchFrames, top_k: int,
+                  warmup: int = 3, repeats: int = 20,
+                  weights: Optional[str] = None) -> InterleavedTimings:
+    """Time `Frontend.process` of several backends in turn, frame by frame.
+
+    Round i runs frame i on every backend, starting with a different one each round, so no
+    backend always follows the same other one (whose idle threads may still hold a core). One
+    `Frontend` per backend, so each matches against its own previous frame.
+    """
+    names = list(backends)
+    fronts = {name: Frontend(backends[name], FrontendConfig(top_k=top_k)) for name in names}
+    samples: Dict[str, Dict[str, List[float]]] = {
+        name: collections.defaultdict(list) for name in names}
+    results = {}
     for i, frame in _cycle(frames, warmup + repeats):
-        start = time.perf_counter()
-        result = frontend.process(frame)
-        elapsed = time.perf_counter() - start
-        if i < warmup:
-            continue
-        for stage in ('preprocess', 'dense', 'select', 'describe', 'match', 'pose'):
-            samples[stage].append(result.timings.get(stage, 0.0))
-        samples['frame'].append(elapsed)
-    image = frames.rgb[0]
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            start = time.perf_counter()
+            results[name] = fronts[name].process(frame)
+            elapsed = time.perf_counter() - start
+            if i < warmup:
+                continue
+            for stage in ('preprocess', 'dense', 'select', 'describe', 'match', 'pose'):
+                samples[name][stage].append(results[name].timings.get(stage, 0.0))
+            samples[name]['frame'].append(elapsed)
+    stages = {}
+    for name in names:
+        stages[name] = _split_describe(backends[name], samples[name], frames.rgb[0], top_k,
+                                       int(results[name].keypoints.shape[0]), weights)
+    return InterleavedTimings(stages, {name: list(samples[name]['frame']) for name in names})
+
+
+def _split_describe(backend: Backend, samples: Dict[str, List[float]], image: np.ndarray,
+                    top_k: int, num_keypoints: int,
+                    weights: Optional[str]) -> Dict[str, Dict[str, float]]:
+    """Split the describe time into patch sampling and the descriptor network; percentiles."""
     if backend.name == 'torch':
         sample, network = _torch_describe_split(backend, image, top_k, repeats=5)
         fraction = network / (sample + network) if sample + network > 0 else 0.0
     elif backend.name == 'onnxruntime':
-        network = _onnx_descriptor_seconds(backend, weights, int(result.keypoints.shape[0]),
-                                           repeats=5)
+        network = _onnx_descriptor_seconds(backend, weights, num_keypoints, repeats=5)
         fraction = min(network / float(np.median(samples['describe'])), 1.0)
     else:
         fraction = float('nan')

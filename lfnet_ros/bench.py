@@ -114,12 +114,16 @@ def run_core(args: argparse.Namespace, frames: bench.BenchFrames) -> Dict[str, o
         entry = {'width': width, 'height': height, 'top_k': top_k,
                  'flops': bench.network_flops(height, width, top_k),
                  'backends': {}, 'opencv': {}}
-        for name, backend in backends.items():
-            if isinstance(backend, str):
-                continue
-            print(f'timing {name} at {width}x{height} ...', file=sys.stderr, flush=True)
-            entry['backends'][name] = bench.time_backend(backend, at_size, top_k,
-                                                         args.warmup, args.repeats, args.weights)
+        available = {name: b for name, b in backends.items() if not isinstance(b, str)}
+        if available:
+            print(f'timing {", ".join(available)} in turn at {width}x{height} ...',
+                  file=sys.stderr, flush=True)
+            timed = bench.time_backends(available, at_size, top_k, args.warmup, args.repeats,
+                                        args.weights)
+            entry['backends'] = timed.stages
+            if 'torch' in available:
+                entry['speedup_vs_torch'] = {name: timed.speedup(name, 'torch')
+                                             for name in available if name != 'torch'}
         if args.profile and not isinstance(backends.get('onnxruntime', ''), str):
             entry['onnxruntime_profile'] = bench.onnxruntime_profile(
                 backends['onnxruntime'], at_size.rgb[0], top_k)
@@ -257,13 +261,12 @@ def format_report(report: Dict[str, object]) -> str:
                          f'({achieved:.1f} GFLOP/s), '
                          f'descriptor network at {100 * desc:.1f}%; '
                          f'{1000.0 / timings["frame"]["p50_ms"]:.1f} frames/s')
-        names = list(entry['backends'])
-        if 'torch' in names:
-            base = entry['backends']['torch']['frame']['p50_ms']
-            for name in names:
-                if name != 'torch':
-                    frame = entry['backends'][name]['frame']['p50_ms']
-                    lines.append(f'{name} vs torch eager (whole frame): {base / frame:.2f}x')
+        for name, paired in entry.get('speedup_vs_torch', {}).items():
+            ratio_of_p50s = (entry['backends']['torch']['frame']['p50_ms']
+                             / entry['backends'][name]['frame']['p50_ms'])
+            lines.append(f"{name} vs torch eager (whole frame): {paired['median']:.2f}x, median "
+                         f"of {paired['n']} frames timed in turn (IQR {paired['p25']:.2f}-"
+                         f"{paired['p75']:.2f}x; ratio of the p50s {ratio_of_p50s:.2f}x)")
         for graph, ops in entry.get('onnxruntime_profile', {}).items():
             top = ', '.join(f'{op} {ms:.1f}' for op, ms in list(ops.items())[:8])
             lines.append(f'onnxruntime profile, {graph} ({sum(ops.values()):.1f} ms of kernels): '

@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """lfnet_core.benchmark: FLOP counts against the textbook count, timing records, frames."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -74,6 +76,44 @@ def test_time_backend_reports_every_stage(backend_name, tmp_path, monkeypatch):
     parts = sum(timings[s]['p50_ms'] for s in ('dense', 'sample', 'descriptor'))
     assert parts <= 1.5 * timings['frame']['p90_ms']
     assert timings['descriptor']['p50_ms'] > 0 and timings['sample']['p50_ms'] >= 0
+
+
+class _RecordingBackend:
+    """Wraps a backend; logs which backend ran each dense call, and can be slowed down."""
+
+    def __init__(self, inner, name, log, delay=0.0):
+        self.inner, self.name, self.log, self.delay = inner, name, log, delay
+
+    def __getattr__(self, attribute):
+        return getattr(self.inner, attribute)
+
+    def extract(self, image, top_k=None):
+        self.log.append(self.name)
+        time.sleep(self.delay)
+        result = self.inner.extract(image, top_k)
+        self.last_timings = self.inner.last_timings
+        return result
+
+
+def test_time_backends_interleaves_and_pairs_frames(tmp_path, monkeypatch):
+    """Backends take turns frame by frame, each round starting with another one."""
+    frames = bench.load_frames(None, count=3).resized(96, 72)
+    inner = create_backend('torch')
+    log = []
+    backends = {'torch': _RecordingBackend(inner, 'torch', log, delay=0.04),
+                'fast': _RecordingBackend(inner, 'fast', log)}
+    timed = bench.time_backends(backends, frames, top_k=30, warmup=1, repeats=4)
+    assert log == ['torch', 'fast', 'fast', 'torch', 'torch', 'fast', 'fast', 'torch',
+                   'torch', 'fast']
+    assert set(timed.stages) == {'torch', 'fast'}
+    assert all(len(v) == 4 for v in timed.frame_seconds.values())
+    speedup = timed.speedup('fast', 'torch')
+    # The 40 ms sleep makes every torch frame slower than its partner.
+    assert speedup['n'] == 4 and speedup['p25'] > 1.0
+    assert speedup['p25'] <= speedup['median'] <= speedup['p75']
+    expected = np.median(np.asarray(timed.frame_seconds['torch'])
+                         / np.asarray(timed.frame_seconds['fast']))
+    assert speedup['median'] == pytest.approx(expected)
 
 
 def test_time_opencv_references():

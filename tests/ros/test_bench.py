@@ -30,6 +30,8 @@ def test_bench_reports_stages_references_and_node_overhead(ros_env, tmp_path, ca
     assert (entry['width'], entry['height'], entry['top_k']) == (160, 120, 60)
     assert entry['flops']['dense'] > 0 and entry['flops']['describe'] > 0
     assert set(entry['backends']) == {'torch', 'onnxruntime'}
+    paired = entry['speedup_vs_torch']['onnxruntime']
+    assert paired['n'] == 3 and 0 < paired['p25'] <= paired['median'] <= paired['p75']
     assert 'tensorrt' in report['unavailable']  # no TensorRT here: reported, not faked
     for timings in entry['backends'].values():
         assert list(timings) == [stage for stage, _ in STAGES]
