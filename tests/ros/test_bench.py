@@ -26,6 +26,8 @@ def test_bench_reports_stages_references_and_node_overhead(ros_env, tmp_path, ca
     assert status == 0, printed
     report = json.loads(out.read_text())
     assert report['matmul_gflops'] > 0 and report['threads'] == 1
+    assert len(report['matmul_probes_gflops']) == 2  # before the run and after its one size
+    assert report['matmul_gflops'] == max(report['matmul_probes_gflops'])
     (entry,) = report['sizes']
     assert (entry['width'], entry['height'], entry['top_k']) == (160, 120, 60)
     assert entry['flops']['dense'] > 0 and entry['flops']['describe'] > 0
