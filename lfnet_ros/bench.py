@@ -109,12 +109,12 @@ def run_core(args: argparse.Namespace, frames: bench.BenchFrames) -> Dict[str, o
         'cpu': _cpu_name(), 'matmul_probes_gflops': [bench.matmul_rate(threads)], 'sizes': []}
     backends = _backends(args)
     report['unavailable'] = {k: v for k, v in backends.items() if isinstance(v, str)}
+    available = {k: v for k, v in backends.items() if not isinstance(v, str)}
     for width, height, top_k in _sizes(args):
         at_size = frames.resized(width, height)
         entry = {'width': width, 'height': height, 'top_k': top_k,
                  'flops': bench.network_flops(height, width, top_k),
                  'backends': {}, 'opencv': {}}
-        available = {name: b for name, b in backends.items() if not isinstance(b, str)}
         if available:
             print(f'timing {", ".join(available)} in turn at {width}x{height} ...',
                   file=sys.stderr, flush=True)
@@ -124,9 +124,9 @@ def run_core(args: argparse.Namespace, frames: bench.BenchFrames) -> Dict[str, o
             if 'torch' in available:
                 entry['speedup_vs_torch'] = {name: timed.speedup(name, 'torch')
                                              for name in available if name != 'torch'}
-        if args.profile and not isinstance(backends.get('onnxruntime', ''), str):
+        if args.profile and 'onnxruntime' in available:
             entry['onnxruntime_profile'] = bench.onnxruntime_profile(
-                backends['onnxruntime'], at_size.rgb[0], top_k)
+                available['onnxruntime'], at_size.rgb[0], top_k)
         for method in [m.strip() for m in args.opencv.split(',') if m.strip()]:
             entry['opencv'][method] = bench.time_opencv(method, at_size, top_k,
                                                         args.warmup, args.repeats)

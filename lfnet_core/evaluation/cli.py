@@ -25,7 +25,8 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
-from lfnet_core.evaluation.features import lfnet_is_untrained, make_extractor, METHODS
+from lfnet_core.evaluation.features import (
+    check_image_scale, lfnet_is_untrained, make_extractor, METHODS)
 from lfnet_core.evaluation.homography_eval import evaluate_homography_sequence
 from lfnet_core.evaluation.rgbd_eval import evaluate_tum_sequence
 
@@ -130,8 +131,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error('--top-k must be >= 1')
     if any(g < 1 for g in args.tum_gap):
         parser.error('--tum-gap must be >= 1')
-    if not 0 < args.image_scale <= 4:
-        parser.error('--image-scale must be in (0, 4]')
+    try:
+        check_image_scale(args.image_scale)
+    except ValueError as exc:
+        parser.error(f'--image-scale: {exc}')
     if args.threads:
         import cv2
         cv2.setNumThreads(args.threads)

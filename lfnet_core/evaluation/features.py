@@ -177,6 +177,13 @@ class LfnetExtractor(FeatureExtractor):
                         np.asarray(out['scores'], np.float32), 'l2')
 
 
+def check_image_scale(factor: float) -> float:
+    """Return `factor` as a float if it is a usable image scale, in (0, 4]; else ValueError."""
+    if not 0 < factor <= 4:
+        raise ValueError(f'image scale: must be in (0, 4], got {factor}')
+    return float(factor)
+
+
 class ScaledExtractor(FeatureExtractor):
     """Another extractor run on the image resized by `factor`; keypoints in full-size pixels.
 
@@ -186,10 +193,8 @@ class ScaledExtractor(FeatureExtractor):
     """
 
     def __init__(self, inner: FeatureExtractor, factor: float) -> None:
-        if not 0 < factor <= 4:
-            raise ValueError(f'image scale: must be in (0, 4], got {factor}')
         super().__init__(inner.top_k)
-        self.inner, self.factor = inner, float(factor)
+        self.inner, self.factor = inner, check_image_scale(factor)
         self.name, self.metric = inner.name, inner.metric
 
     def _extract(self, grey: np.ndarray) -> Features:
