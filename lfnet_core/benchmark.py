@@ -177,10 +177,14 @@ def _onnx_descriptor_seconds(backend: Backend, weights: Optional[str], num_patch
     """Median seconds of the descriptor network alone in ONNX Runtime, on `num_patches` patches.
 
     The describe graph runs sampling and the network in one session call, so the network is
-    exported on its own (same weights, same session options) and timed on as many patches.
+    exported on its own (same weights, same session options, the same keypoint slices run at
+    once) and timed on as many patches.
     """
+    from functools import partial
+
     import torch
     from lfnet_core.inference.onnxruntime_backend import make_session
+    from lfnet_core.inference.split_runner import SplitRunner
     from lfnet_core.model.lfnet import load_lfnet
     network = load_lfnet(weights).descriptor.eval()
     side = network.config.patch_size
@@ -194,9 +198,11 @@ def _onnx_descriptor_seconds(backend: Backend, weights: Optional[str], num_patch
                               output_names=['descriptors'],
                               dynamic_shapes={'patches': {0: torch.export.Dim('n', min=1)}},
                               external_data=False, verbose=False)
-        session = make_session(path, backend.providers, backend.threads)
+        runner = SplitRunner(partial(make_session, path, backend.providers),
+                             getattr(backend, 'describe_workers', 1), backend.threads)
         feeds = {'patches': patches.numpy()}
-        return median_seconds(lambda: session.run(None, feeds), warmup=1, repeats=repeats)
+        return median_seconds(lambda: runner.run(feeds, split=('patches',), axis=0), warmup=1,
+                              repeats=repeats)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """ONNX Runtime backend (CPU, or CUDA with onnxruntime-gpu) for the exported LF-Net graphs."""
 
+from functools import partial
 import json
 from typing import Optional, Sequence
 
@@ -11,6 +12,7 @@ import onnxruntime as ort
 from lfnet_core.config import LFNetConfig
 from lfnet_core.export import OnnxModel
 from lfnet_core.inference.base import Backend, Described, Maps
+from lfnet_core.inference.split_runner import default_workers, SplitRunner
 
 
 def make_session(path, providers: Sequence[str], threads: Optional[int],
@@ -39,19 +41,29 @@ def make_session(path, providers: Sequence[str], threads: Optional[int],
 
 
 class OnnxRuntimeBackend(Backend):
-    """Runs `lfnet_dense.onnx` and `lfnet_describe.onnx` with ONNX Runtime."""
+    """Runs `lfnet_dense.onnx` and `lfnet_describe.onnx` with ONNX Runtime.
+
+    On a CPU the describe graph runs as one slice of the keypoints per core, each in its own
+    one-thread session (`SplitRunner`: ONNX Runtime's patch sampler uses one core only);
+    `describe_workers=1` keeps one session with `threads` threads.
+    """
 
     name = 'onnxruntime'
 
     def __init__(self, model: OnnxModel, providers: Sequence[str] = ('CPUExecutionProvider',),
-                 threads: Optional[int] = None) -> None:
+                 threads: Optional[int] = None, describe_workers: Optional[int] = None) -> None:
         for path in (model.dense, model.describe):
             if not path.is_file():
                 raise FileNotFoundError(f'ONNX model not found: {path}')
         self.model_paths = model
         self.threads = threads
         self.dense_session = make_session(model.dense, providers, threads)
-        self.describe_session = make_session(model.describe, providers, threads)
+        if describe_workers is None:
+            describe_workers = default_workers(self.dense_session.get_providers(), threads)
+        self.describe_runner = SplitRunner(partial(make_session, model.describe, providers),
+                                           describe_workers, threads)
+        self.describe_workers = self.describe_runner.workers
+        self.describe_session = self.describe_runner.sessions[0]
         meta = self.dense_session.get_modelmeta().custom_metadata_map
         if 'lfnet_config' not in meta:
             raise ValueError(f'{model.dense} has no lfnet_config metadata: not an lfnet-export '
@@ -67,4 +79,4 @@ class OnnxRuntimeBackend(Backend):
                  orientation: np.ndarray, keypoints_int: np.ndarray) -> Described:
         feeds = {'image': image, 'score': score, 'scale': scale, 'orientation': orientation,
                  'keypoints': keypoints_int.astype(np.int64)}
-        return tuple(self.describe_session.run(None, feeds))
+        return tuple(self.describe_runner.run(feeds, split=('keypoints',), axis=1))
