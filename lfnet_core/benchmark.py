@@ -172,13 +172,14 @@ def _torch_describe_split(backend: Backend, image: np.ndarray, top_k: int,
     return float(np.median(sample_t[1:])), float(np.median(net_t[1:]))
 
 
-def _onnx_descriptor_seconds(backend: Backend, weights: Optional[str], num_patches: int,
-                             repeats: int) -> float:
-    """Median seconds of the descriptor network alone in ONNX Runtime, on `num_patches` patches.
+def _onnx_descriptor_fraction(backend: Backend, weights: Optional[str], image: np.ndarray,
+                              top_k: int, repeats: int) -> float:
+    """Share of ONNX Runtime's describe time spent in the descriptor network, in [0, 1].
 
     The describe graph runs sampling and the network in one session call, so the network is
     exported on its own (same weights, same session options, the same keypoint slices run at
-    once) and timed on as many patches.
+    once) and run on as many patches, in turn with the describe call on `image`, so that
+    both medians come from the same moments of the machine.
     """
     from functools import partial
 
@@ -186,6 +187,7 @@ def _onnx_descriptor_seconds(backend: Backend, weights: Optional[str], num_patch
     from lfnet_core.inference.onnxruntime_backend import make_session
     from lfnet_core.inference.split_runner import SplitRunner
     from lfnet_core.model.lfnet import load_lfnet
+    num_patches = max(1, int(backend.extract(image, top_k)['keypoints'].shape[0]))
     network = load_lfnet(weights).descriptor.eval()
     side = network.config.patch_size
     patches = torch.rand(num_patches, 1, side, side, generator=torch.Generator().manual_seed(0))
@@ -201,8 +203,15 @@ def _onnx_descriptor_seconds(backend: Backend, weights: Optional[str], num_patch
         runner = SplitRunner(partial(make_session, path, backend.providers),
                              getattr(backend, 'describe_workers', 1), backend.threads)
         feeds = {'patches': patches.numpy()}
-        return median_seconds(lambda: runner.run(feeds, split=('patches',), axis=0), warmup=1,
-                              repeats=repeats)
+        describe_t, network_t = [], []
+        for i in range(repeats + 1):
+            backend.extract(image, top_k)
+            start = time.perf_counter()
+            runner.run(feeds, split=('patches',), axis=0)
+            if i:  # the first round warms both up
+                network_t.append(time.perf_counter() - start)
+                describe_t.append(backend.last_timings['describe'])
+    return min(float(np.median(network_t)) / float(np.median(describe_t)), 1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,34 +279,31 @@ def time_backends(backends: Dict[str, Backend], frames: BenchFrames, top_k: int,
     fronts = {name: Frontend(backends[name], FrontendConfig(top_k=top_k)) for name in names}
     samples: Dict[str, Dict[str, List[float]]] = {
         name: collections.defaultdict(list) for name in names}
-    results = {}
     for i, frame in _cycle(frames, warmup + repeats):
         for name in names[i % len(names):] + names[:i % len(names)]:
             start = time.perf_counter()
-            results[name] = fronts[name].process(frame)
+            result = fronts[name].process(frame)
             elapsed = time.perf_counter() - start
             if i < warmup:
                 continue
             for stage in ('preprocess', 'dense', 'select', 'describe', 'match', 'pose'):
-                samples[name][stage].append(results[name].timings.get(stage, 0.0))
+                samples[name][stage].append(result.timings.get(stage, 0.0))
             samples[name]['frame'].append(elapsed)
     stages = {}
     for name in names:
         stages[name] = _split_describe(backends[name], samples[name], frames.rgb[0], top_k,
-                                       int(results[name].keypoints.shape[0]), weights)
+                                       weights)
     return InterleavedTimings(stages, {name: list(samples[name]['frame']) for name in names})
 
 
 def _split_describe(backend: Backend, samples: Dict[str, List[float]], image: np.ndarray,
-                    top_k: int, num_keypoints: int,
-                    weights: Optional[str]) -> Dict[str, Dict[str, float]]:
+                    top_k: int, weights: Optional[str]) -> Dict[str, Dict[str, float]]:
     """Split the describe time into patch sampling and the descriptor network; percentiles."""
     if backend.name == 'torch':
         sample, network = _torch_describe_split(backend, image, top_k, repeats=5)
         fraction = network / (sample + network) if sample + network > 0 else 0.0
     elif backend.name == 'onnxruntime':
-        network = _onnx_descriptor_seconds(backend, weights, num_keypoints, repeats=5)
-        fraction = min(network / float(np.median(samples['describe'])), 1.0)
+        fraction = _onnx_descriptor_fraction(backend, weights, image, top_k, repeats=7)
     else:
         fraction = float('nan')
     describe = np.asarray(samples.pop('describe'))
