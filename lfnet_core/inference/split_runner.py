@@ -13,7 +13,7 @@ concatenated slices, bitwise equal to one session's (tested).
 
 from concurrent.futures import ThreadPoolExecutor
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -35,12 +35,13 @@ class SplitRunner:
         open_session: callable(threads) -> onnxruntime.InferenceSession of the graph.
         workers: slices run at once; 1 opens one session with `threads` and never splits.
         threads: intra-op threads of the single session when `workers` is 1.
-        min_slice: no slice gets fewer items than this (small calls run as one slice).
+        min_slice: no slice gets fewer items than this: a call with fewer than 2 * min_slice
+            items runs as one slice, on one thread (a few ms at most).
 
     """
 
-    def __init__(self, open_session, workers: int, threads: Optional[int] = None,
-                 min_slice: int = 32) -> None:
+    def __init__(self, open_session: Callable[[Optional[int]], object], workers: int,
+                 threads: Optional[int] = None, min_slice: int = 32) -> None:
         if workers < 1:
             raise ValueError(f'workers must be >= 1, got {workers}')
         self.workers = int(workers)
