@@ -110,6 +110,8 @@ def run_core(args: argparse.Namespace, frames: bench.BenchFrames) -> Dict[str, o
     backends = _backends(args)
     report['unavailable'] = {k: v for k, v in backends.items() if isinstance(v, str)}
     available = {k: v for k, v in backends.items() if not isinstance(v, str)}
+    report['describe_workers'] = {k: getattr(v, 'describe_workers', 1)
+                                  for k, v in available.items()}
     for width, height, top_k in _sizes(args):
         at_size = frames.resized(width, height)
         entry = {'width': width, 'height': height, 'top_k': top_k,
@@ -245,6 +247,10 @@ def format_report(report: Dict[str, object]) -> str:
              + ', '.join(f'{p:.0f}' for p in report['matmul_probes_gflops']) + ')']
     for name, why in report.get('unavailable', {}).items():
         lines.append(f'{name}: {why}')
+    for name, workers in report.get('describe_workers', {}).items():
+        if workers > 1:
+            lines.append(f'{name}: describe graph run as {workers} keypoint slices at once, '
+                         'one one-thread session each')
     for entry in report['sizes']:
         width, height, flops = entry['width'], entry['height'], entry['flops']
         lines += ['', f"== {width}x{height}, top-K {entry['top_k']}: dense "

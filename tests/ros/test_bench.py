@@ -35,6 +35,8 @@ def test_bench_reports_stages_references_and_node_overhead(ros_env, tmp_path, ca
     paired = entry['speedup_vs_torch']['onnxruntime']
     assert paired['n'] == 3 and 0 < paired['p25'] <= paired['median'] <= paired['p75']
     assert 'tensorrt' in report['unavailable']  # no TensorRT here: reported, not faked
+    # --threads 1: one thread for everything, so no keypoint slices for ONNX Runtime either
+    assert report['describe_workers'] == {'torch': 1, 'onnxruntime': 1}
     for timings in entry['backends'].values():
         assert list(timings) == [stage for stage, _ in STAGES]
     assert set(entry['opencv']) == {'orb', 'sift'}
