@@ -300,3 +300,19 @@ def test_homography_default_images_exclude_and_named_photos():
         default_homography_images(exclude=['no_such_photo'])
     with pytest.raises(ValueError):
         load_named_image('skimage:no_such_photo')
+
+
+def test_homography_source_scale_enlarges_the_photos():
+    """source_scale resizes each photo before cropping; bad factors are refused."""
+    photo = skimage.data.camera()  # 512 x 512
+    plain = HomographyPairs([photo], size=64, num_pairs=1, seed=0)
+    doubled = HomographyPairs([photo], size=64, num_pairs=1, seed=0, source_scale=2.0)
+    assert plain.images[0].shape == (512, 512) and doubled.images[0].shape == (1024, 1024)
+    # Doubling halves the image gradients of the same content.
+    grad = [np.abs(np.diff(d.images[0].astype(np.float64), axis=1)).mean()
+            for d in (plain, doubled)]
+    assert grad[1] < 0.7 * grad[0]
+    assert doubled[0]['image0'].shape == plain[0]['image0'].shape
+    for bad in (0.0, 100.0):
+        with pytest.raises(ValueError, match='source_scale'):
+            HomographyPairs([photo], size=64, num_pairs=1, source_scale=bad)

@@ -54,13 +54,17 @@ def load_named_image(source: ImageSource) -> ImageSource:
     return source
 
 
-def _load_grey_u8(source: ImageSource, min_side: int) -> np.ndarray:
+def _load_grey_u8(source: ImageSource, min_side: int, scale: float = 1.0) -> np.ndarray:
     if isinstance(source, (str, Path)):
         image = cv2.imread(str(source), cv2.IMREAD_GRAYSCALE)
         if image is None:
             raise OSError(f'could not read {source}')
     else:
         image = np.clip(to_grey(source) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if scale != 1.0:
+        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1.0
+                           else cv2.INTER_CUBIC)
     short = min(image.shape[:2])
     if short < min_side:
         f = min_side / short
@@ -127,6 +131,8 @@ class HomographyPairs(Dataset):
         min_overlap: minimum fraction of image 0 visible in image 1.
         photometric: per-view photometric jitter (`Photometric`, a mapping of its fields or
             ``'camera'``); off by default.
+        source_scale: resize every photo by this factor before cropping (2 makes image
+            structures twice as large in pixels, as in a higher-resolution camera).
 
     """
 
@@ -134,13 +140,17 @@ class HomographyPairs(Dataset):
                  num_pairs: int = 1000, seed: int = 0, max_degree: float = 180.0,
                  max_scale: float = math.sqrt(2.0), perspective: float = 0.0008,
                  shear: float = 0.15, max_shift: float = 0.1, min_overlap: float = 0.3,
-                 photometric: Union[None, str, Dict[str, float], Photometric] = None) -> None:
+                 photometric: Union[None, str, Dict[str, float], Photometric] = None,
+                 source_scale: float = 1.0) -> None:
         sources = default_homography_images() if images is None else list(images)
         sources = [load_named_image(src) for src in sources]
         if not sources or num_pairs < 1:
             raise ValueError('need at least one image and num_pairs >= 1')
+        if not 0.1 <= source_scale <= 8.0:
+            raise ValueError(f'source_scale: must be in [0.1, 8], got {source_scale}')
         self.size, self.num_pairs, self.seed = int(size), int(num_pairs), int(seed)
-        self.images = [_load_grey_u8(src, raw_size(self.size)) for src in sources]
+        self.images = [_load_grey_u8(src, raw_size(self.size), float(source_scale))
+                       for src in sources]
         self.params = {'max_degree': max_degree, 'max_scale': max_scale,
                        'perspective': perspective, 'shear': shear, 'max_shift': max_shift}
         self.min_overlap = float(min_overlap)
