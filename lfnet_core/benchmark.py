@@ -201,7 +201,7 @@ def _onnx_descriptor_fraction(backend: Backend, weights: Optional[str], image: n
                               dynamic_shapes={'patches': {0: torch.export.Dim('n', min=1)}},
                               external_data=False, verbose=False)
         runner = SplitRunner(partial(make_session, path, backend.providers),
-                             getattr(backend, 'describe_workers', 1), backend.threads)
+                             backend.describe_workers, backend.threads)
         feeds = {'patches': patches.numpy()}
         describe_t, network_t = [], []
         for i in range(repeats + 1):

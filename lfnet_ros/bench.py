@@ -110,8 +110,7 @@ def run_core(args: argparse.Namespace, frames: bench.BenchFrames) -> Dict[str, o
     backends = _backends(args)
     report['unavailable'] = {k: v for k, v in backends.items() if isinstance(v, str)}
     available = {k: v for k, v in backends.items() if not isinstance(v, str)}
-    report['describe_workers'] = {k: getattr(v, 'describe_workers', 1)
-                                  for k, v in available.items()}
+    report['describe_workers'] = {k: v.describe_workers for k, v in available.items()}
     for width, height, top_k in _sizes(args):
         at_size = frames.resized(width, height)
         entry = {'width': width, 'height': height, 'top_k': top_k,

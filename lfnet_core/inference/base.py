@@ -91,6 +91,8 @@ class Backend(ABC):
     """An inference backend. Subclasses implement `dense` and `describe` on numpy arrays."""
 
     name = 'abstract'
+    # Keypoint slices the describe stage runs at once (ONNX Runtime on a CPU: one per core).
+    describe_workers = 1
 
     def __init__(self, config: LFNetConfig) -> None:
         self.config = config
