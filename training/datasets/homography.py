@@ -61,15 +61,12 @@ def _load_grey_u8(source: ImageSource, min_side: int, scale: float = 1.0) -> np.
             raise OSError(f'could not read {source}')
     else:
         image = np.clip(to_grey(source) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if scale != 1.0:
-        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1.0
-                           else cv2.INTER_CUBIC)
-    short = min(image.shape[:2])
-    if short < min_side:
-        f = min_side / short
+    # One resize: by `scale`, but never to a short side below `min_side` (the crop needs it).
+    f = max(scale, min_side / min(image.shape[:2]))
+    if f != 1.0:
         size = (max(min_side, round(image.shape[1] * f)), max(min_side, round(image.shape[0] * f)))
-        image = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if f < 1.0
+                           else cv2.INTER_CUBIC)
     return image
 
 
