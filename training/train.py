@@ -69,7 +69,32 @@ def load_config(path: str, overrides: Sequence[str] = ()) -> DictConfig:
     unknown = set(cfg.get('loss', {})) - known
     if unknown:
         raise ValueError(f'unknown loss keys in {path}: {sorted(unknown)}')
+    try:
+        model_config(cfg)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f'bad model section in {path}: {exc}') from exc
     return cfg
+
+
+def model_config(cfg: DictConfig) -> LFNetConfig:
+    """Return the network to train: release defaults with the config's `model` section over them.
+
+    The section uses `LFNetConfig.to_dict`'s layout, e.g. `model.detector.scale_com_strength=10`;
+    the checkpoints carry the result, so inference and export follow it.
+    """
+    section = cfg.get('model')
+    if section is None:
+        return LFNetConfig()
+    overrides = OmegaConf.to_container(section, resolve=True)
+    if not isinstance(overrides, dict):
+        raise ValueError(f'model: expected a mapping, got {overrides!r}')
+    merged = LFNetConfig().to_dict()
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return LFNetConfig.from_dict(merged)
 
 
 def _init_distributed() -> Dict[str, int]:
@@ -147,7 +172,7 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
         torch.set_num_threads(int(cfg.train.threads))
     torch.manual_seed(cfg.seed + env['rank'])
     out_dir = Path(cfg.train.out_dir)
-    model = LFNet(LFNetConfig()).to(device)
+    model = LFNet(model_config(cfg)).to(device)
     loss_cfg = LossConfig(**cfg.get('loss', {}))
     det_params = list(model.detector.parameters())
     desc_params = list(model.descriptor.parameters())

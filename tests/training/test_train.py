@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from lfnet_core.model.lfnet import LFNet
 from training.data import build_dataset
 from training.losses import compute_losses, LossConfig
-from training.train import load_config, main, train
+from training.train import load_config, main, model_config, train
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / 'training' / 'configs' / 'tiny.yaml'
@@ -71,6 +71,21 @@ def test_train_writes_checkpoints_and_resumes(tmp_path):
 def test_unknown_loss_key_is_rejected():
     with pytest.raises(ValueError, match='unknown loss keys'):
         load_config(str(TINY), ['loss.not_a_key=1'])
+
+
+def test_model_section_sets_the_trained_network(tmp_path):
+    assert model_config(load_config(str(TINY), SMALL)) == LFNet().config  # release defaults
+    out = tmp_path / 'soft'
+    cfg = load_config(str(TINY), SMALL + [f'train.out_dir={out}', 'train.iterations=1',
+                                          'train.ckpt_every=1', 'train.val_every=1',
+                                          'model.detector.scale_com_strength=10'])
+    wanted = model_config(cfg)
+    assert wanted.detector.scale_com_strength == 10
+    assert wanted.detector.num_scales == 5 and wanted.descriptor == LFNet().config.descriptor
+    train(cfg)
+    assert LFNet.from_pretrained(out / 'checkpoints' / 'latest.pt').config == wanted
+    with pytest.raises(ValueError, match='bad model section.*bogus'):
+        load_config(str(TINY), ['model.detector.bogus=1'])
 
 
 def test_torchrun_two_gloo_processes(tmp_path):
