@@ -280,13 +280,18 @@ def _log(out_dir: Path, writer, step: int, values: Dict[str, float]) -> None:
             writer.add_scalar(key, value, step)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of `lfnet-train`."""
+def parse_cli(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse `lfnet-train`'s arguments; `--resume` may come anywhere among the overrides."""
     parser = argparse.ArgumentParser(prog='lfnet-train', description='Train LF-Net.')
     parser.add_argument('config', help='YAML config, e.g. training/configs/cpu.yaml')
     parser.add_argument('overrides', nargs='*', help='dotted overrides: train.iterations=100')
     parser.add_argument('--resume', help='checkpoint to resume from (weights + optimisers)')
-    args = parser.parse_args(argv)
+    return parser.parse_intermixed_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of `lfnet-train`."""
+    args = parse_cli(argv)
     cfg = load_config(args.config, args.overrides)
     out = train(cfg, args.resume)
     if int(os.environ.get('RANK', '0')) == 0:

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from lfnet_core.model.lfnet import LFNet
 from training.data import build_dataset
 from training.losses import compute_losses, LossConfig
-from training.train import load_config, main, model_config, train
+from training.train import load_config, main, model_config, parse_cli, train
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / 'training' / 'configs' / 'tiny.yaml'
@@ -66,6 +66,17 @@ def test_train_writes_checkpoints_and_resumes(tmp_path):
     train(cfg, resume=str(out / 'checkpoints' / 'latest.pt'))
     resumed = torch.load(out / 'checkpoints' / 'latest.pt', weights_only=True)
     assert resumed['step'] == 3
+
+
+@pytest.mark.parametrize('argv', [
+    ['c.yaml', 'train.iterations=5', 'loss.top_k=8', '--resume', 'r.pt'],
+    ['c.yaml', '--resume', 'r.pt', 'train.iterations=5', 'loss.top_k=8'],
+    ['--resume', 'r.pt', 'c.yaml', 'train.iterations=5', 'loss.top_k=8'],
+])
+def test_resume_may_come_anywhere_on_the_command_line(argv):
+    args = parse_cli(argv)
+    assert (args.config, args.resume) == ('c.yaml', 'r.pt')
+    assert args.overrides == ['train.iterations=5', 'loss.top_k=8']
 
 
 def test_unknown_loss_key_is_rejected():
