@@ -85,16 +85,8 @@ def model_config(cfg: DictConfig) -> LFNetConfig:
     section = cfg.get('model')
     if section is None:
         return LFNetConfig()
-    overrides = OmegaConf.to_container(section, resolve=True)
-    if not isinstance(overrides, dict):
-        raise ValueError(f'model: expected a mapping, got {overrides!r}')
-    merged = LFNetConfig().to_dict()
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return LFNetConfig.from_dict(merged)
+    merged = OmegaConf.merge(LFNetConfig().to_dict(), section)
+    return LFNetConfig.from_dict(OmegaConf.to_container(merged, resolve=True))
 
 
 def _init_distributed() -> Dict[str, int]:
