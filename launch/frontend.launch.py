@@ -29,9 +29,10 @@ EXECUTABLE = 'frontend'
 # name: (default, description); '{share}' is replaced with the package share directory
 ARGUMENTS = {
     'color_topic': ('/camera/color/image_raw',
-                    'colour image topic (rgb8, bgr8, mono8, mono16), remapped to color/image_raw'),
+                    'colour image topic (rgb8, bgr8, rgba8, bgra8, mono8, mono16), remapped to '
+                    'color/image_raw'),
     'depth_topic': ('/camera/aligned_depth_to_color/image_raw',
-                    'depth image topic registered to colour (16UC1 or 32FC1), remapped to '
+                    'depth image topic registered to colour (16UC1, mono16 or 32FC1), remapped to '
                     'depth/image_raw'),
     'camera_info_topic': ('/camera/color/camera_info',
                           'colour camera info topic, remapped to color/camera_info'),
