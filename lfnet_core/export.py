@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from lfnet_core.model.lfnet import LFNet, load_lfnet
+from lfnet_core.ops.depthwise_batchnorm import with_depthwise_preactivation_batchnorms
 from lfnet_core.ops.resize import onnx_translations
 
 DENSE_FILE = 'lfnet_dense.onnx'
@@ -37,8 +38,9 @@ DESCRIBE_OUTPUTS = ['keypoints_refined', 'scales', 'orientations', 'descriptors'
 # by it): 2 = row-decomposed score/orientation heads, written-out scale softmax; 3 = rows of
 # the upsampled scales resized after the 1 x k stage; 4 = every scale: width resize and the
 # 1 x k stage on the transposed features, 5 channels transposed back; 5 = resizes as ONNX Resize
-# nodes (lfnet_core.ops.resize).
-GRAPH_VERSION = 5
+# nodes (lfnet_core.ops.resize); 6 = pre-activation BatchNorms as depthwise 1x1 convolutions
+# (lfnet_core.ops.depthwise_batchnorm).
+GRAPH_VERSION = 6
 DEFAULT_OPSET = 18
 MAX_SIDE = 8192
 MAX_KEYPOINTS = 8192
@@ -155,7 +157,8 @@ def export_onnx(model: LFNet, out_dir: Union[str, os.PathLike],
         logging.getLogger(noisy).setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        torch.onnx.export(_DenseGraph(model), example[:1], str(paths.dense),
+        torch.onnx.export(_DenseGraph(with_depthwise_preactivation_batchnorms(model)),
+                          example[:1], str(paths.dense),
                           input_names=DENSE_INPUTS, output_names=DENSE_OUTPUTS,
                           dynamic_shapes=dense_shapes, opset_version=opset,
                           custom_translation_table=onnx_translations(),

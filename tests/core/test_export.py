@@ -68,6 +68,30 @@ def test_graphs_metadata_opset_and_io(exported):
     assert keypoints.shape.dim[1].dim_param, 'the number of keypoints must be dynamic'
 
 
+def test_dense_graph_has_depthwise_batchnorms_fused_with_leaky_relu(exported):
+    """The four pre-activation BatchNorms export as depthwise 1x1 Convs (no BatchNormalization).
+
+    ONNX Runtime then fuses each with its LeakyReLU inside the blocked layout: the optimised
+    graph has no LeakyRelu node left and no layout reorders inside the backbone.
+    """
+    import onnxruntime as ort
+
+    _, paths, _ = exported
+    graph = onnx.load(str(paths.dense)).graph
+    ops = [node.op_type for node in graph.node]
+    assert 'BatchNormalization' not in ops
+    depthwise = [node for node in graph.node if node.op_type == 'Conv'
+                 and any(a.name == 'group' and a.i == 16 for a in node.attribute)]
+    assert len(depthwise) == 4
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.optimized_model_filepath = str(paths.dense.parent.parent / 'dense_optimised.onnx')
+    ort.InferenceSession(str(paths.dense), options, providers=['CPUExecutionProvider'])
+    optimised = [node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node]
+    assert 'LeakyRelu' not in optimised
+    assert optimised.count('ReorderInput') <= 4  # the four resized scale branches only
+
+
 def test_export_rejects_old_opset(tmp_path):
     with pytest.raises(ValueError, match='opset'):
         export_onnx(LFNet(), tmp_path, opset=16)

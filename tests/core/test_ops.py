@@ -15,6 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from lfnet_core.config import DetectorConfig
+from lfnet_core.model.lfnet import LFNet
+from lfnet_core.ops.depthwise_batchnorm import (
+    DepthwiseAffine, with_depthwise_preactivation_batchnorms)
 from lfnet_core.ops.nms import border_mask, soft_merge_scales, soft_nms_3d, strict_nms_mask
 from lfnet_core.ops.resize import resize_bilinear, resize_rows, scaled_size
 from lfnet_core.ops.row_conv import conv2d_rows
@@ -596,3 +599,35 @@ def test_soft_merge_scales_softmax_equals_torch_softmax():
     expected = (weights * torch.tensor(SCALES, dtype=torch.float64).view(1, -1, 1, 1)).sum(
         dim=1, keepdim=True)
     torch.testing.assert_close(scale, expected, rtol=0, atol=1e-12)
+
+
+def test_depthwise_affine_equals_eval_batchnorm():
+    batchnorm = torch.nn.BatchNorm2d(16).double().eval()
+    with torch.no_grad():
+        batchnorm.running_mean.uniform_(-1.0, 1.0)
+        batchnorm.running_var.uniform_(0.2, 3.0)
+        batchnorm.weight.uniform_(0.5, 1.5)
+        batchnorm.bias.uniform_(-0.5, 0.5)
+    x = torch.randn(2, 16, 7, 9, dtype=torch.float64)
+    torch.testing.assert_close(DepthwiseAffine(batchnorm)(x), batchnorm(x),
+                               rtol=0, atol=1e-12)
+
+
+def test_depthwise_preactivation_batchnorms_keep_the_dense_maps():
+    torch.manual_seed(0)
+    model = LFNet().double().eval()
+    with torch.no_grad():
+        for module in model.detector.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 1.5)
+    folded = with_depthwise_preactivation_batchnorms(model)
+    batchnorms = sum(isinstance(m, torch.nn.BatchNorm2d) for m in folded.detector.modules())
+    assert batchnorms == 3  # each block's second BatchNorm, after a convolution, stays
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.detector.modules()) == 7
+    image = torch.rand(1, 1, 48, 64, dtype=torch.float64)
+    with torch.no_grad():
+        for got, want in zip(folded.dense(image)[:3], model.dense(image)[:3]):
+            torch.testing.assert_close(got, want, rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match='eval-mode'):
+        with_depthwise_preactivation_batchnorms(model.train())
