@@ -5,9 +5,10 @@
 The same photo at two sizes, sqrt(2) apart (area-averaged from the full-size image), gives
 keypoints that map onto each other by the zoom. LF-Net's soft scale at a repeated keypoint
 should then grow by sqrt(2) in the larger image. The shipped weights' scale selection is dead
-(README, "Shipped weights"): the median ratio measures 1.000 on all three photos (10th-90th
-percentile 0.98-1.01), with about half of the keypoints repeated. The strict xfail turns into
-a failure, to be flipped into a plain test, once trained weights get the scale right.
+(README, "Shipped weights"): the median ratio measures 1.000 on astronaut, camera and coffee
+(10th-90th percentile 0.98-1.01), with about half of the keypoints repeated. The strict xfail
+turns into a failure, to be flipped into a plain test, once trained weights get the scale
+right.
 """
 
 from functools import lru_cache
