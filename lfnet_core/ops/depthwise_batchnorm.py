@@ -31,9 +31,8 @@ class DepthwiseAffine(nn.Module):
         with torch.no_grad():
             scale = batchnorm.weight / torch.sqrt(batchnorm.running_var + batchnorm.eps)
             shift = batchnorm.bias - batchnorm.running_mean * scale
-        self.conv = nn.Conv2d(channels, channels, 1, groups=channels, dtype=scale.dtype,
-                              device=scale.device)
-        with torch.no_grad():
+            self.conv = nn.Conv2d(channels, channels, 1, groups=channels, dtype=scale.dtype,
+                                  device=scale.device)
             self.conv.weight.copy_(scale.view(channels, 1, 1, 1))
             self.conv.bias.copy_(shift)
 
@@ -55,4 +54,4 @@ def with_depthwise_preactivation_batchnorms(model: nn.Module) -> nn.Module:
     for block in detector.blocks:
         block.bn1 = DepthwiseAffine(block.bn1)
     detector.fin_bn = DepthwiseAffine(detector.fin_bn)
-    return folded.eval()
+    return folded

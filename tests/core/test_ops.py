@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 
 from lfnet_core.config import DetectorConfig
-from lfnet_core.model.lfnet import LFNet
 from lfnet_core.ops.depthwise_batchnorm import (
     DepthwiseAffine, with_depthwise_preactivation_batchnorms)
 from lfnet_core.ops.nms import border_mask, soft_merge_scales, soft_nms_3d, strict_nms_mask
@@ -23,6 +22,7 @@ from lfnet_core.ops.resize import resize_bilinear, resize_rows, scaled_size
 from lfnet_core.ops.row_conv import conv2d_rows
 from lfnet_core.ops.sampling import (
     extract_patches, gather_at, sample_bilinear, soft_argmax_refine, unit_grid)
+from model_helpers import randomised_model
 
 SCALES = DetectorConfig().scales
 
@@ -614,13 +614,7 @@ def test_depthwise_affine_equals_eval_batchnorm():
 
 
 def test_depthwise_preactivation_batchnorms_keep_the_dense_maps():
-    torch.manual_seed(0)
-    model = LFNet().double().eval()
-    with torch.no_grad():
-        for module in model.detector.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.2, 0.2)
-                module.running_var.uniform_(0.5, 1.5)
+    model = randomised_model(0).double()
     folded = with_depthwise_preactivation_batchnorms(model)
     batchnorms = sum(isinstance(m, torch.nn.BatchNorm2d) for m in folded.detector.modules())
     assert batchnorms == 3  # each block's second BatchNorm, after a convolution, stays
