@@ -34,7 +34,12 @@ def _source(spec: Dict[str, Any]) -> Dataset:
             raise ValueError('homography: `exclude` and `shared_dir` apply to the default '
                              'images only, not to an explicit `images` list')
         return HomographyPairs(**spec)
-    raise ValueError(f'unknown dataset type {kind!r} (synthetic, tum, homography)')
+    if kind == 'photos':
+        from training.datasets.photos import PhotoFolderPairs
+        if 'source_scale' in spec:
+            spec['source_scale'] = tuple(spec['source_scale'])
+        return PhotoFolderPairs(**spec)
+    raise ValueError(f'unknown dataset type {kind!r} (synthetic, tum, homography, photos)')
 
 
 def build_dataset(cfg: DictConfig) -> Dataset:

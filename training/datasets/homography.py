@@ -191,40 +191,64 @@ class HomographyPairs(Dataset):
                 record[key] = record[key].new_tensor(jittered)[None]
         return record
 
-    def record(self, k: int, x0: int, y0: int, H: np.ndarray, name: str = '') -> Dict[str, object]:
+    def record(self, k: int, x0: int, y0: int, H: np.ndarray,
+               name: str = '') -> Dict[str, object]:
         """Build the record of photo k cropped at (x0, y0) with H_0to1 (see the class doc)."""
-        S, src = self.size, self.images[k]
         crop = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])  # photo -> image 0
-        image0 = src[y0:y0 + S, x0:x0 + S].astype(np.float32) / 255.0
-        image1 = cv2.warpPerspective(src, H @ crop, (S, S), flags=cv2.INTER_LINEAR,
-                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        grid = pixel_grid(S, S)
-        H_inv = np.linalg.inv(H)
-        xy01, J01 = homography_jacobian(H, grid)
-        xy10, J10 = homography_jacobian(H_inv, grid)
-        in_photo, _ = homography_jacobian(np.linalg.inv(H @ crop), grid)
-        h, w = src.shape
-        content1 = np.all(np.isfinite(in_photo), 1) & (in_photo[:, 0] >= -0.5) \
-            & (in_photo[:, 0] <= w - 0.5) & (in_photo[:, 1] >= -0.5) & (in_photo[:, 1] <= h - 0.5)
+        return warped_pair_record(self.images[k], crop, H, self.size, name)
 
-        def inside(xy: np.ndarray) -> np.ndarray:
-            with np.errstate(invalid='ignore'):
-                return np.all((xy >= 0) & (xy <= S - 1), axis=1)
 
-        vis01, vis10 = inside(xy01), inside(xy10) & content1
-        K = np.array([[S, 0.0, (S - 1) / 2.0], [0.0, S, (S - 1) / 2.0], [0.0, 0.0, 1.0]])
-        arrays = {
-            'image0': image0, 'image1': image1.astype(np.float32) / 255.0,
-            'depth0': np.ones((S, S)), 'depth1': content1.reshape(S, S).astype(np.float64),
-            'K0': K, 'K1': K, 'T_0to1': np.eye(4),
-            'xy_0to1': xy01.reshape(S, S, 2), 'vis_0to1': vis01.reshape(S, S),
-            'xy_1to0': xy10.reshape(S, S, 2), 'vis_1to0': vis10.reshape(S, S),
-            'angle_0to1': np.arctan2(J01[:, 1, 0], J01[:, 0, 0]).reshape(S, S),
-            'angle_1to0': np.arctan2(J10[:, 1, 0], J10[:, 0, 0]).reshape(S, S),
-            'scale_0to1': np.where(vis01, np.sqrt(np.abs(np.linalg.det(J01))), 1.0).reshape(S, S),
-            'scale_1to0': np.where(vis10, np.sqrt(np.abs(np.linalg.det(J10))), 1.0).reshape(S, S),
-        }
-        return pack_record(arrays, name)
+def _photo_content(H_photo_to_view: np.ndarray, grid: np.ndarray, shape: Tuple[int, int]
+                   ) -> np.ndarray:
+    """Return which view pixels of `grid` come from inside a photo of `shape` (H, W)."""
+    in_photo, _ = homography_jacobian(np.linalg.inv(H_photo_to_view), grid)
+    h, w = shape
+    with np.errstate(invalid='ignore'):
+        return np.all(np.isfinite(in_photo), 1) & (in_photo[:, 0] >= -0.5) \
+            & (in_photo[:, 0] <= w - 0.5) & (in_photo[:, 1] >= -0.5) \
+            & (in_photo[:, 1] <= h - 0.5)
+
+
+def warped_pair_record(photo: np.ndarray, H_photo_to_0: np.ndarray, H_0to1: np.ndarray,
+                       size: int, name: str = '') -> Dict[str, object]:
+    """Build the record of two S x S homographic views of one (H, W) uint8 photo.
+
+    View 0 is the photo warped by H_photo_to_0, view 1 is view 0 warped by H_0to1 (both
+    resampled from the photo once, black outside it). depth0 / depth1 are 1 where the view
+    shows photo content, else 0; vis keeps pixels that land inside the other view on photo
+    content; angle and scale come from the local Jacobian of H_0to1 (see `HomographyPairs`).
+    """
+    S = size
+    H_photo_to_1 = H_0to1 @ H_photo_to_0
+    warp = {'flags': cv2.INTER_LINEAR, 'borderMode': cv2.BORDER_CONSTANT, 'borderValue': 0}
+    image0 = cv2.warpPerspective(photo, H_photo_to_0, (S, S), **warp)
+    image1 = cv2.warpPerspective(photo, H_photo_to_1, (S, S), **warp)
+    grid = pixel_grid(S, S)
+    xy01, J01 = homography_jacobian(H_0to1, grid)
+    xy10, J10 = homography_jacobian(np.linalg.inv(H_0to1), grid)
+    content0 = _photo_content(H_photo_to_0, grid, photo.shape[:2])
+    content1 = _photo_content(H_photo_to_1, grid, photo.shape[:2])
+
+    def inside(xy: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid='ignore'):
+            return np.all((xy >= 0) & (xy <= S - 1), axis=1)
+
+    vis01, vis10 = inside(xy01) & content0, inside(xy10) & content1
+    K = np.array([[S, 0.0, (S - 1) / 2.0], [0.0, S, (S - 1) / 2.0], [0.0, 0.0, 1.0]])
+    arrays = {
+        'image0': image0.astype(np.float32) / 255.0,
+        'image1': image1.astype(np.float32) / 255.0,
+        'depth0': content0.reshape(S, S).astype(np.float64),
+        'depth1': content1.reshape(S, S).astype(np.float64),
+        'K0': K, 'K1': K, 'T_0to1': np.eye(4),
+        'xy_0to1': xy01.reshape(S, S, 2), 'vis_0to1': vis01.reshape(S, S),
+        'xy_1to0': xy10.reshape(S, S, 2), 'vis_1to0': vis10.reshape(S, S),
+        'angle_0to1': np.arctan2(J01[:, 1, 0], J01[:, 0, 0]).reshape(S, S),
+        'angle_1to0': np.arctan2(J10[:, 1, 0], J10[:, 0, 0]).reshape(S, S),
+        'scale_0to1': np.where(vis01, np.sqrt(np.abs(np.linalg.det(J01))), 1.0).reshape(S, S),
+        'scale_1to0': np.where(vis10, np.sqrt(np.abs(np.linalg.det(J10))), 1.0).reshape(S, S),
+    }
+    return pack_record(arrays, name)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
