@@ -8,7 +8,7 @@ Pair records come from `training.datasets` (keys documented in `training/dataset
 """
 
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +33,13 @@ class LossConfig:
     init_num_mine: int = 64  # init_num_mine
     min_num_pickup: int = 5  # min_num_pickup
     pickup_delay: float = 0.9  # pickup_delay
+    # Additions to the release (all off at these defaults, which reproduce it):
+    mine_fraction: float = 0.0  # > 0: mining starts at max(round(K * this), min_num_pickup)
+    mine_decay_steps: float = 1000.0  # global steps per pickup_delay factor
+    batch_negatives: bool = False  # negatives from every positive of the batch, not one pair
+    pair_keypoints: int = 0  # > 0: L_pair on this many random keypoints per image; L_tri on
+    # patches detached from the detector (its gradient never reaches it anyway)
+    alternate_directions: bool = False  # one anchor direction per step (i = step parity)
 
 
 def gaussian_kernel(ksize: int, sigma: float, device: torch.device) -> torch.Tensor:
@@ -43,8 +50,16 @@ def gaussian_kernel(ksize: int, sigma: float, device: torch.device) -> torch.Ten
 
 
 def num_mine(step: int, cfg: LossConfig) -> int:
-    """Candidates M of random-hard mining at a step: max(int(64 * 0.9^(step/1000)), 5)."""
-    return max(int(cfg.init_num_mine * cfg.pickup_delay ** (step / 1000.0)), cfg.min_num_pickup)
+    """Candidates M of random-hard mining at a step: max(int(M0 * 0.9^(step/1000)), 5).
+
+    M0 is `init_num_mine` (64), or K * `mine_fraction` when that is set; 1000 is
+    `mine_decay_steps`.
+    """
+    start = cfg.init_num_mine
+    if cfg.mine_fraction > 0:
+        start = max(int(round(cfg.top_k * cfg.mine_fraction)), cfg.min_num_pickup)
+    decay = cfg.pickup_delay ** (step / cfg.mine_decay_steps)
+    return max(int(start * decay), cfg.min_num_pickup)
 
 
 def warp_map(values: torch.Tensor, xy_itoj: torch.Tensor, mode: str = 'bilinear') -> torch.Tensor:
@@ -144,15 +159,20 @@ class KeypointBranch:
 
 
 def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: int,
-                    cfg: LossConfig) -> KeypointBranch:
-    """Describe view i's top-K keypoints and their positives in view j (release §2.4d)."""
+                    cfg: LossConfig, generator: Optional[torch.Generator] = None
+                    ) -> Tuple[KeypointBranch, KeypointBranch]:
+    """Describe view i's top-K keypoints and their positives in view j (release §2.4d).
+
+    Returns:
+        the branch for the triplet loss and the branch for the pair loss: the same object, or,
+        with `cfg.pair_keypoints` > 0, the triplet branch on patches detached from the detector
+        and a pair branch on a random subset of keypoints whose patches keep the detector's
+        gradient (drawn with `generator`).
+
+    """
     det = model.config.detector
     score_i, scale_i, ori_i = inputs[f'score{i}'], inputs[f'scale{i}'], inputs[f'ori{i}']
     keypoints_int, valid = select_keypoints(score_i, cfg.top_k)
-    scales = gather_at(scale_i, keypoints_int)[..., 0]
-    oris = gather_at(ori_i, keypoints_int)
-    keypoints = soft_argmax_refine(score_i, keypoints_int, scales, det.kp_loc_size,
-                                   det.kp_com_strength)
     xy_itoj = inputs[f'xy_{i}to{j}']  # (B, H, W, 2)
     vis_itoj = inputs[f'vis_{i}to{j}']
     height, width = score_i.shape[-2:]
@@ -161,16 +181,46 @@ def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: in
     visible = vis_itoj.flatten(1).gather(1, flat_index) & valid
     warped_int = torch.stack([warped[..., 0].round().clamp(0, width - 1),
                               warped[..., 1].round().clamp(0, height - 1)], -1).long()
-    scales_j = gather_at(inputs[f'scale{j}'], warped_int)[..., 0]
-    oris_j = gather_at(inputs[f'ori{j}'], warped_int)
     patch = model.config.descriptor.patch_size
-    patches_i = extract_patches(inputs[f'x{i}'], keypoints, scales, oris, patch)
-    patches_j = extract_patches(inputs[f'x{j}'], warped.clamp(min=-1.0, max=max(height, width)),
-                                scales_j, oris_j, patch)
-    batch, count = keypoints.shape[:2]
-    both = torch.cat([patches_i, patches_j], 1).reshape(batch * 2 * count, 1, patch, patch)
-    desc = model.descriptor(both).reshape(batch, 2 * count, -1)
-    return KeypointBranch(desc[:, :count], desc[:, count:], warped, visible, valid)
+
+    maps = {'x_i': inputs[f'x{i}'], 'x_j': inputs[f'x{j}'], 'score_i': score_i,
+            'scale_i': scale_i, 'ori_i': ori_i, 'scale_j': inputs[f'scale{j}'],
+            'ori_j': inputs[f'ori{j}']}
+
+    def describe(index: torch.Tensor, maps: Dict[str, torch.Tensor]
+                 ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Anchor and positive descriptors of the keypoints at `index` (B, N)."""
+        pick = index.unsqueeze(-1).expand(-1, -1, 2)
+        kp_int, kp_j, kp_j_int = (t.gather(1, pick) for t in (keypoints_int, warped, warped_int))
+        scales = gather_at(maps['scale_i'], kp_int)[..., 0]
+        oris = gather_at(maps['ori_i'], kp_int)
+        keypoints = soft_argmax_refine(maps['score_i'], kp_int, scales, det.kp_loc_size,
+                                       det.kp_com_strength)
+        scales_j = gather_at(maps['scale_j'], kp_j_int)[..., 0]
+        oris_j = gather_at(maps['ori_j'], kp_j_int)
+        patches_i = extract_patches(maps['x_i'], keypoints, scales, oris, patch)
+        patches_j = extract_patches(maps['x_j'], kp_j.clamp(min=-1.0, max=max(height, width)),
+                                    scales_j, oris_j, patch)
+        batch, count = index.shape
+        both = torch.cat([patches_i, patches_j], 1).reshape(batch * 2 * count, 1, patch, patch)
+        desc = model.descriptor(both).reshape(batch, 2 * count, -1)
+        return desc[:, :count], desc[:, count:]
+
+    batch, count = keypoints_int.shape[:2]
+    everything = torch.arange(count, device=keypoints_int.device).expand(batch, count)
+    if cfg.pair_keypoints <= 0 or cfg.pair_keypoints >= count:
+        anchors, positives = describe(everything, maps)
+        branch = KeypointBranch(anchors, positives, warped, visible, valid)
+        return branch, branch
+    anchors, positives = describe(everything, {k: v.detach() for k, v in maps.items()})
+    triplet = KeypointBranch(anchors, positives, warped, visible, valid)
+    order = torch.stack([torch.randperm(count, generator=generator) for _ in range(batch)])
+    subset = order[:, :cfg.pair_keypoints].to(keypoints_int.device)
+    anchors, positives = describe(subset, maps)
+    pick = subset.unsqueeze(-1).expand(-1, -1, 2)
+    pair = KeypointBranch(anchors, positives, warped.gather(1, pick), visible.gather(1, subset),
+                          valid.gather(1, subset))
+    return triplet, pair
 
 
 def pair_loss(branch: KeypointBranch) -> torch.Tensor:
@@ -182,21 +232,35 @@ def pair_loss(branch: KeypointBranch) -> torch.Tensor:
 
 def triplet_loss(branch: KeypointBranch, step: int, cfg: LossConfig,
                  generator: torch.Generator) -> torch.Tensor:
-    """L_tri with scheduled random-hard negatives among the positives of the same pair."""
+    """L_tri with scheduled random-hard negatives among the positives of the same pair.
+
+    With `cfg.batch_negatives` the candidates are the positives of every pair of the batch;
+    those of other pairs are never excluded (they show other places), those of the same pair
+    are excluded within `hard_geom_thresh` px of the anchor's true position.
+    """
     anchors, positives = branch.anchors, branch.positives
+    batch, count = anchors.shape[:2]
     d_pos = ((anchors - positives) ** 2).sum(-1) * branch.visible.to(anchors.dtype)
-    d_all = ((anchors * anchors).sum(-1).unsqueeze(2) + (positives * positives).sum(-1)
-             .unsqueeze(1) - 2.0 * anchors @ positives.transpose(1, 2)).clamp(min=0.0)
     geom = (branch.warped.unsqueeze(2) - branch.warped.unsqueeze(1)).pow(2).sum(-1)
     excluded = geom <= cfg.hard_geom_thresh ** 2
-    excluded |= torch.eye(d_all.shape[1], dtype=torch.bool, device=d_all.device).unsqueeze(0)
+    excluded |= torch.eye(count, dtype=torch.bool, device=anchors.device).unsqueeze(0)
     # Padding keypoints and positives outside view j are never negatives (their patches are
     # border samples, not features).
     excluded |= ~branch.visible.unsqueeze(1)
+    if cfg.batch_negatives and batch > 1:
+        pool = positives.reshape(1, batch * count, -1).expand(batch, -1, -1)
+        other = ~branch.visible.reshape(1, 1, batch * count).expand(batch, count, -1).clone()
+        for b in range(batch):
+            other[b, :, b * count:(b + 1) * count] = excluded[b]
+        excluded = other
+    else:
+        pool = positives
+    d_all = ((anchors * anchors).sum(-1).unsqueeze(2) + (pool * pool).sum(-1).unsqueeze(1)
+             - 2.0 * anchors @ pool.transpose(1, 2)).clamp(min=0.0)
     candidates = d_all.detach() + 1e5 * excluded.to(d_all.dtype)
-    count = min(num_mine(step, cfg), candidates.shape[2])
-    nearest = candidates.topk(count, dim=2, largest=False).indices  # (B, K, M)
-    pick = torch.randint(0, count, nearest.shape[:2], generator=generator,
+    num = min(num_mine(step, cfg), candidates.shape[2])
+    nearest = candidates.topk(num, dim=2, largest=False).indices  # (B, K, M)
+    pick = torch.randint(0, num, nearest.shape[:2], generator=generator,
                          device=generator.device).to(nearest.device)
     negatives = nearest.gather(2, pick.unsqueeze(-1)).squeeze(-1)
     d_neg = d_all.gather(2, negatives.unsqueeze(-1)).squeeze(-1)
@@ -227,6 +291,9 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
         inputs[key] = batch[key]
     terms = {name: [] for name in ('image', 'orientation', 'scale', 'pair', 'triplet')}
     stats = []
+    described = ((0, 1), (1, 0))
+    if cfg.alternate_directions:
+        described = (described[step // 2 % 2],)  # the step advances by 2 per iteration
     for i, j in ((0, 1), (1, 0)):
         xy, vis = batch[f'xy_{i}to{j}'], batch[f'vis_{i}to{j}']
         terms['image'].append(image_loss(inputs[f'score{i}'], inputs[f'score{j}'], xy, vis, cfg))
@@ -235,8 +302,10 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
         terms['scale'].append(scale_loss(
             inputs[f'scale{i}'], inputs[f'scale{j}'], xy, batch[f'scale_{i}to{j}'], vis,
             det.min_scale, det.max_scale))
-        branch = keypoint_branch(model, inputs, i, j, cfg)
-        terms['pair'].append(pair_loss(branch))
+        if (i, j) not in described:
+            continue
+        branch, pair_branch = keypoint_branch(model, inputs, i, j, cfg, generator)
+        terms['pair'].append(pair_loss(pair_branch))
         terms['triplet'].append(triplet_loss(branch, step, cfg, generator))
         visible_ratio = branch.visible.float().sum() / branch.valid.float().sum().clamp(min=1.0)
         stats.append((branch.valid.float().sum(1).mean(), visible_ratio))

@@ -7,8 +7,10 @@ import math
 import pytest
 import torch
 
-from training.losses import gaussian_kernel, image_loss, KeypointBranch, LossConfig, num_mine, \
-    orientation_loss, scale_loss, select_keypoints, triplet_loss, virtual_target, warp_map
+from lfnet_core.model.lfnet import LFNet
+from training.losses import compute_losses, gaussian_kernel, image_loss, KeypointBranch, \
+    LossConfig, num_mine, orientation_loss, scale_loss, select_keypoints, triplet_loss, \
+    virtual_target, warp_map
 
 
 def _grid(size: int, dx: float = 0.0, dy: float = 0.0) -> torch.Tensor:
@@ -120,3 +122,58 @@ def test_triplet_mining_picks_among_hardest_negatives():
     far = LossConfig(init_num_mine=1, min_num_pickup=1, hard_geom_thresh=25.0)
     near_all = triplet_loss(branch, 0, far, torch.Generator().manual_seed(0))
     assert near_all.item() != pytest.approx(loss.item())
+
+
+def test_mining_sized_to_k_and_its_decay():
+    cfg = LossConfig(top_k=128, mine_fraction=0.125, mine_decay_steps=400)
+    assert num_mine(0, cfg) == 16
+    assert num_mine(400, cfg) == int(16 * 0.9)
+    assert num_mine(100000, cfg) == cfg.min_num_pickup
+
+
+def test_batch_negatives_come_from_the_other_pairs_too():
+    # Within each pair the other positive is far in descriptor space (no hinge); pair 1's first
+    # positive is nearly pair 0's first anchor, a hard negative only the batch offers.
+    near = torch.nn.functional.normalize(torch.tensor([0.99, 0.14]), dim=0)
+    anchors = torch.stack([torch.tensor([[1.0, 0.0], [0.0, 1.0]]),
+                           torch.stack([near, torch.tensor([-1.0, 0.0])])])
+    positives = anchors.clone()
+    warped = torch.tensor([[[0.0, 0.0], [10.0, 0.0]], [[0.0, 0.0], [10.0, 0.0]]])
+    ones = torch.ones(2, 2, dtype=torch.bool)
+    branch = KeypointBranch(anchors, positives, warped, ones, ones)
+    own = LossConfig(init_num_mine=1, min_num_pickup=1, hard_geom_thresh=2.0)
+    batch = LossConfig(init_num_mine=1, min_num_pickup=1, hard_geom_thresh=2.0,
+                       batch_negatives=True)
+    generator = torch.Generator().manual_seed(0)
+    assert triplet_loss(branch, 0, own, generator).item() == pytest.approx(0.0, abs=1e-6)
+    d_near = float(((anchors[0, 0] - near) ** 2).sum())
+    expected = 2 * (1.0 - d_near) / 4  # anchors (0, 0) and (1, 0) meet each other's positive
+    assert triplet_loss(branch, 0, batch, generator).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_pair_subset_and_alternating_directions_keep_the_gradients_apart():
+    torch.manual_seed(0)
+    model = LFNet().train()
+    image = torch.rand(2, 1, 48, 48)
+    grid = torch.stack(torch.meshgrid(torch.arange(48.0), torch.arange(48.0), indexing='xy'), -1)
+    batch = {'image0': image, 'image1': image.flip(-1).flip(-1),
+             'xy_0to1': grid.expand(2, -1, -1, -1), 'xy_1to0': grid.expand(2, -1, -1, -1),
+             'vis_0to1': torch.ones(2, 48, 48, dtype=torch.bool),
+             'vis_1to0': torch.ones(2, 48, 48, dtype=torch.bool),
+             'angle_0to1': torch.zeros(2, 48, 48), 'angle_1to0': torch.zeros(2, 48, 48),
+             'scale_0to1': torch.ones(2, 48, 48), 'scale_1to0': torch.ones(2, 48, 48)}
+    cfg = LossConfig(top_k=16, pair_keypoints=4, alternate_directions=True)
+    losses = compute_losses(model, batch, 2, cfg, torch.Generator().manual_seed(0))
+    det = list(model.detector.parameters())
+    desc = list(model.descriptor.parameters())
+    # The triplet loss runs on detached patches: no gradient reaches the detector.
+    det_from_triplet = torch.autograd.grad(losses['descriptor'], det, retain_graph=True,
+                                           allow_unused=True)
+    assert all(g is None or float(g.abs().sum()) == 0.0 for g in det_from_triplet)
+    # The pair loss on the subset still reaches the detector (through the patches).
+    det_from_pair = torch.autograd.grad(losses['pair'], det, retain_graph=True,
+                                        allow_unused=True)
+    assert any(g is not None and float(g.abs().sum()) > 0 for g in det_from_pair)
+    assert any(g is not None for g in torch.autograd.grad(losses['descriptor'], desc,
+                                                          allow_unused=True))
+    assert len(losses) and float(losses['num_keypoints']) > 0
