@@ -2,7 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """Train LF-Net the paper's way (`lfnet-train`, `python -m training.train`, or under torchrun).
 
-    lfnet-train training/configs/cpu.yaml [key=value ...] [--resume CKPT]
+    lfnet-train training/configs/cpu.yaml [key=value ...] [--resume CKPT|auto]
+    lfnet-train --report RUN_DIR        # curves across every restart of a run
+
+`--resume auto` continues from ``<out_dir>/checkpoints/latest.pt`` when it exists and starts
+the run (from `train.init_weights`, if set) when it does not. `latest.pt` is rewritten every
+`train.ckpt_every` iterations or `train.ckpt_minutes` minutes, whichever comes first, and on
+Ctrl-C / SIGTERM; `train.keep_history: false` keeps no step_*.pt beside it. metrics.csv is
+appended to across restarts; each start logs `resumed_from`.
 
 Two Adam optimisers step together: the detector on L_im + 0.01 L_pair + 0.1 L_ori + 0.1 L_scale,
 the descriptor on the triplet loss (lfnet-reference.md §2.5). Under torchrun each process takes
@@ -16,9 +23,10 @@ import csv
 from dataclasses import fields
 import os
 from pathlib import Path
+import signal
 import sys
 import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
@@ -32,7 +40,7 @@ from lfnet_core.config import LFNetConfig
 from lfnet_core.model.lfnet import LFNet
 from training.data import build_dataset
 from training.losses import compute_losses, LossConfig
-from training.plots import plot_curves
+from training.plots import plot_curves, read_metrics
 from training.validation import matching_score
 
 CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
@@ -171,8 +179,13 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
     optimizers = {'detector': torch.optim.Adam(det_params, lr=cfg.train.lr),
                   'descriptor': torch.optim.Adam(desc_params, lr=cfg.train.lr)}
     start = 0
+    ckpt_dir = out_dir / 'checkpoints'
+    if resume == 'auto':
+        resume = str(ckpt_dir / 'latest.pt') if (ckpt_dir / 'latest.pt').is_file() else None
+    trained_seconds = 0.0
     if resume:
-        start = _resume(resume, model, optimizers, device)
+        start, trained_seconds = _resume(resume, model, optimizers, device)
+        tqdm.write(f'resumed from {resume} at iteration {start}')
     elif cfg.train.get('init_weights'):
         _init_weights(model, str(cfg.train.init_weights))
     train_set = build_dataset(cfg.data.train)
@@ -190,41 +203,63 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
     if freeze_detector:
         model.detector.requires_grad_(False)
     _train_mode(model, freeze_detector)
+    if is_main:
+        _log(out_dir, writer, start, {'resumed_from': float(start)})
     started = time.time()
-    for offset, batch in enumerate(bar):
-        step = start + offset + 1
-        # The release gives both optimisers one global_step, so its counter (and the mining
-        # schedule driven by it) advances by 2 per iteration (§2.5): keep that.
-        losses = compute_losses(model, _to_device(batch, device), 2 * step, loss_cfg,
-                                generator)
-        if not torch.isfinite(losses['detector'] + losses['descriptor']):
-            raise FloatingPointError(f'non-finite loss at step {step}: '
-                                     f'{ {k: float(v) for k, v in losses.items()} }')
-        if not freeze_detector:
-            det_grads = torch.autograd.grad(losses['detector'], det_params, retain_graph=True,
-                                            allow_unused=True)
-            _step(optimizers['detector'], det_params, det_grads, env['world'])
-        desc_grads = torch.autograd.grad(losses['descriptor'], desc_params, allow_unused=True)
-        _step(optimizers['descriptor'], desc_params, desc_grads, env['world'])
-        metrics = {k: float(v.detach()) for k, v in losses.items()}
-        bar.set_postfix(det=f"{metrics['detector']:.4f}", desc=f"{metrics['descriptor']:.3f}",
-                        kp=f"{metrics['num_keypoints']:.0f}")
-        if is_main and (step % cfg.train.log_every == 0 or step == start + 1):
-            metrics['seconds'] = time.time() - started
-            _log(out_dir, writer, step, metrics)
-        if is_main and step % cfg.train.val_every == 0:
-            val = matching_score(model, val_records, loss_cfg.top_k)
-            _train_mode(model, freeze_detector)
-            _log(out_dir, writer, step, {f'val_{k}': v for k, v in val.items()})
-            tqdm.write(f'step {step}: val matching score {val["matching_score"]:.4f}')
-        if is_main and (step % cfg.train.ckpt_every == 0 or step == cfg.train.iterations):
-            ckpt_dir = out_dir / 'checkpoints'
+    ckpt_seconds = 60.0 * float(cfg.train.get('ckpt_minutes') or 0.0)
+    keep_history = bool(cfg.train.get('keep_history', True))
+    step = start
+
+    def save(step: int, metrics: Dict[str, float]) -> None:
+        hours = (trained_seconds + time.time() - started) / 3600.0
+        meta = dict(metrics, train_hours=hours)
+        if keep_history and step % cfg.train.ckpt_every == 0:
             save_checkpoint(ckpt_dir / f'step_{step:06d}.pt', model, optimizers, step, cfg,
-                            metrics)
-            save_checkpoint(ckpt_dir / 'latest.pt', model, optimizers, step, cfg, metrics)
+                            meta)
+        save_checkpoint(ckpt_dir / 'latest.pt', model, optimizers, step, cfg, meta)
+
+    last_save = started
+    try:
+        for offset, batch in enumerate(bar):
+            step = start + offset + 1
+            # The release gives both optimisers one global_step, so its counter (and the
+            # mining schedule driven by it) advances by 2 per iteration (§2.5): keep that.
+            losses = compute_losses(model, _to_device(batch, device), 2 * step, loss_cfg,
+                                    generator)
+            if not torch.isfinite(losses['detector'] + losses['descriptor']):
+                raise FloatingPointError(f'non-finite loss at step {step}: '
+                                         f'{ {k: float(v) for k, v in losses.items()} }')
+            if not freeze_detector:
+                det_grads = torch.autograd.grad(losses['detector'], det_params,
+                                                retain_graph=True, allow_unused=True)
+                _step(optimizers['detector'], det_params, det_grads, env['world'])
+            desc_grads = torch.autograd.grad(losses['descriptor'], desc_params,
+                                             allow_unused=True)
+            _step(optimizers['descriptor'], desc_params, desc_grads, env['world'])
+            metrics = {k: float(v.detach()) for k, v in losses.items()}
+            bar.set_postfix(det=f"{metrics['detector']:.4f}",
+                            desc=f"{metrics['descriptor']:.3f}",
+                            kp=f"{metrics['num_keypoints']:.0f}")
+            if is_main and (step % cfg.train.log_every == 0 or step == start + 1):
+                _log(out_dir, writer, step, dict(metrics, seconds=time.time() - started))
+            if is_main and step % cfg.train.val_every == 0:
+                val = matching_score(model, val_records, loss_cfg.top_k)
+                _train_mode(model, freeze_detector)
+                _log(out_dir, writer, step, {f'val_{k}': v for k, v in val.items()})
+                tqdm.write(f'step {step}: val matching score {val["matching_score"]:.4f}')
+            due = ckpt_seconds > 0 and time.time() - last_save >= ckpt_seconds
+            if is_main and (step % cfg.train.ckpt_every == 0 or step == cfg.train.iterations
+                            or due):
+                save(step, metrics)
+                last_save = time.time()
+    except KeyboardInterrupt:
+        if is_main and step > start:
+            save(step, metrics)
+            tqdm.write(f"interrupted: saved {ckpt_dir / 'latest.pt'} at iteration {step}")
+        raise
     if is_main:
         val = matching_score(model, val_records, loss_cfg.top_k)
-        _log(out_dir, writer, cfg.train.iterations, {f'val_{k}': v for k, v in val.items()})
+        _log(out_dir, writer, step, {f'val_{k}': v for k, v in val.items()})
         plot_curves(out_dir / 'metrics.csv', out_dir / 'loss_curves.png')
         if writer:
             writer.close()
@@ -241,12 +276,14 @@ def _train_mode(model: LFNet, freeze_detector: bool) -> None:
 
 
 def _resume(path: str, model: LFNet, optimizers: Dict[str, torch.optim.Optimizer],
-            device: torch.device) -> int:
+            device: torch.device) -> Tuple[int, float]:
+    """Load weights and optimisers; return the iteration and the seconds trained so far."""
     data = torch.load(path, map_location=device, weights_only=True)
     model.load_state_dict(data['state_dict'], strict=True)
     for name, opt in optimizers.items():
         opt.load_state_dict(data['optimizers'][name])
-    return int(data['step'])
+    hours = float(data.get('meta', {}).get('metrics', {}).get('train_hours', 0.0))
+    return int(data['step']), 3600.0 * hours
 
 
 def _writer(out_dir: Path):
@@ -275,15 +312,43 @@ def _log(out_dir: Path, writer, step: int, values: Dict[str, float]) -> None:
 def parse_cli(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse `lfnet-train`'s arguments; `--resume` may come anywhere among the overrides."""
     parser = argparse.ArgumentParser(prog='lfnet-train', description='Train LF-Net.')
-    parser.add_argument('config', help='YAML config, e.g. training/configs/cpu.yaml')
+    parser.add_argument('config', nargs='?', help='YAML config, e.g. training/configs/cpu.yaml')
     parser.add_argument('overrides', nargs='*', help='dotted overrides: train.iterations=100')
-    parser.add_argument('--resume', help='checkpoint to resume from (weights + optimisers)')
+    parser.add_argument('--resume', help='checkpoint to resume from (weights + optimisers), or '
+                        '"auto": the run\'s latest.pt if there is one, else a fresh start')
+    parser.add_argument('--report', metavar='RUN_DIR',
+                        help='draw RUN_DIR/metrics.csv (every restart) to RUN_DIR/'
+                        'loss_curves.png and print the latest values; trains nothing')
     return parser.parse_intermixed_args(argv)
+
+
+def report(run_dir: Path) -> int:
+    """Plot a run's curves across its restarts and print its latest logged values."""
+    metrics_csv = run_dir / 'metrics.csv'
+    if not metrics_csv.is_file():
+        print(f'lfnet-train --report: no metrics.csv in {run_dir}', file=sys.stderr)
+        return 2
+    out_png = run_dir / 'loss_curves.png'
+    plot_curves(metrics_csv, out_png)
+    series = read_metrics(metrics_csv)
+    restarts = [step for step, _ in series.get('resumed_from', [])]
+    print(f'{run_dir}: {len(restarts)} start(s) at iterations {restarts}')
+    for key in sorted(series):
+        step, value = max(series[key])
+        print(f'  {key:24s} {value:10.4g}  (iteration {step})')
+    print(f'wrote {out_png}')
+    return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of `lfnet-train`."""
     args = parse_cli(argv)
+    # SIGTERM (a scheduler, `kill`) stops like Ctrl-C: latest.pt is written first.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if args.report:
+        return report(Path(args.report))
+    if not args.config:
+        raise SystemExit('lfnet-train: a CONFIG is needed (or --report RUN_DIR)')
     cfg = load_config(args.config, args.overrides)
     out = train(cfg, args.resume)
     if int(os.environ.get('RANK', '0')) == 0:

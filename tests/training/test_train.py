@@ -149,3 +149,42 @@ def test_freeze_detector_trains_the_descriptor_only(tmp_path):
     for key in detector:  # weights and BatchNorm statistics, also across the validation at 2
         torch.testing.assert_close(after[key], before[key], rtol=0, atol=0, msg=key)
     assert any(not torch.equal(after[key], before[key]) for key in descriptor)
+
+
+def test_resume_auto_continues_one_run_and_report_draws_every_start(tmp_path, capsys):
+    out = tmp_path / 'auto'
+    common = SMALL + [f'train.out_dir={out}', 'train.ckpt_every=100', 'train.val_every=100',
+                      'train.log_every=1', 'train.keep_history=false', '--resume', 'auto']
+    assert main([str(TINY), 'train.iterations=2'] + common) == 0  # a fresh start
+    first = torch.load(out / 'checkpoints' / 'latest.pt', weights_only=True)
+    assert first['step'] == 2 and first['meta']['metrics']['train_hours'] > 0
+    assert main([str(TINY), 'train.iterations=4'] + common) == 0  # continues at 2
+    second = torch.load(out / 'checkpoints' / 'latest.pt', weights_only=True)
+    assert second['step'] == 4
+    assert second['meta']['metrics']['train_hours'] > first['meta']['metrics']['train_hours']
+    assert sorted(p.name for p in (out / 'checkpoints').glob('*.pt')) == ['latest.pt']
+    rows = (out / 'metrics.csv').read_text().splitlines()
+    assert sum(',resumed_from,' in row for row in rows) == 2
+    assert any(row.startswith('3,triplet,') for row in rows)  # logged after the restart
+    assert main(['--report', str(out)]) == 0
+    assert '2 start(s) at iterations [0, 2]' in capsys.readouterr().out
+    assert (out / 'loss_curves.png').stat().st_size > 1000
+
+
+def test_interrupt_saves_latest(tmp_path, monkeypatch):
+    import training.train as train_module
+    out = tmp_path / 'interrupted'
+    cfg = load_config(str(TINY), SMALL + [f'train.out_dir={out}', 'train.iterations=5',
+                                          'train.ckpt_every=100', 'train.val_every=100'])
+    real_step, calls = train_module._step, []
+
+    def step_then_interrupt(*args):
+        real_step(*args)
+        calls.append(1)
+        if len(calls) == 6:  # two optimisers per iteration: iteration 3 is done
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, '_step', step_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg)
+    assert torch.load(out / 'checkpoints' / 'latest.pt', weights_only=True)['step'] == 3
