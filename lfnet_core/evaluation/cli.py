@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                         'pixels (default 1)')
     parser.add_argument('--backend', default='auto', choices=('auto', 'onnxruntime', 'torch'),
                         help='LF-Net inference backend')
+    parser.add_argument('--pyramid-levels', type=int, default=1, metavar='N',
+                        help='LF-Net detects over N image pyramid levels 2^(-l/2) apart, K '
+                        'shared by area (default 1: one level)')
     parser.add_argument('--json', metavar='FILE', help='write all results to this JSON file')
     parser.add_argument('--png-dir', metavar='DIR', help='write one match image per data set '
                                                          'and method here')
@@ -146,12 +149,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if untrained:
         print(UNTRAINED_BANNER, flush=True)
     extractors = {m: make_extractor(m, args.top_k, backend=args.backend, weights=args.weights,
-                                    image_scale=args.image_scale)
+                                    image_scale=args.image_scale,
+                                    pyramid_levels=args.pyramid_levels)
                   for m in args.methods}
     png_dir = Path(args.png_dir) if args.png_dir else None
     results = {'config': {'methods': args.methods, 'top_k': args.top_k,
                           'matcher': 'mutual nearest neighbour', 'backend': args.backend,
                           'weights': args.weights, 'lfnet_untrained': untrained,
+                          'pyramid_levels': args.pyramid_levels,
                           'thresholds_px': [3, 5], 'homography_thresholds_px': [1, 3, 5],
                           'homography_ransac_px': 3.0, 'tum_gaps': args.tum_gap,
                           'max_pairs': args.max_pairs, 'image_scale': args.image_scale},

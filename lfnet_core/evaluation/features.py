@@ -30,6 +30,7 @@ import numpy as np
 
 from lfnet_core.image_scaling import rescale_pixels, resize_image
 from lfnet_core.inference.base import prepare_image
+from lfnet_core.pyramid import extract_pyramid
 
 METHODS = ('lfnet', 'orb', 'sift', 'akaze')
 SIFT_CONTRAST_THRESHOLD = 1e-5
@@ -162,16 +163,20 @@ class AkazeExtractor(_OpenCvExtractor):
 
 
 class LfnetExtractor(FeatureExtractor):
-    """LF-Net through an inference backend (`lfnet_core.inference.create_backend`)."""
+    """LF-Net through an inference backend (`lfnet_core.inference.create_backend`).
+
+    With `pyramid_levels` > 1 it detects over an image pyramid (`lfnet_core.pyramid`).
+    """
 
     name, metric = 'lfnet', 'l2'
 
-    def __init__(self, top_k: int, backend) -> None:
+    def __init__(self, top_k: int, backend, pyramid_levels: int = 1) -> None:
         super().__init__(top_k)
         self.backend = backend
+        self.pyramid_levels = int(pyramid_levels)
 
     def _extract(self, grey: np.ndarray) -> Features:
-        out = self.backend.extract(grey, top_k=self.top_k)
+        out = extract_pyramid(self.backend.extract, grey, self.top_k, self.pyramid_levels)
         return Features(np.asarray(out['keypoints'], np.float32).reshape(-1, 2),
                         np.ascontiguousarray(out['descriptors'], dtype=np.float32),
                         np.asarray(out['scores'], np.float32), 'l2')
@@ -221,7 +226,8 @@ def lfnet_is_untrained(weights: Optional[Union[str, os.PathLike]] = None) -> boo
 
 def make_extractor(name: str, top_k: int, backend: str = 'auto',
                    weights: Optional[Union[str, os.PathLike]] = None,
-                   lfnet_backend=None, image_scale: float = 1.0) -> FeatureExtractor:
+                   lfnet_backend=None, image_scale: float = 1.0,
+                   pyramid_levels: int = 1) -> FeatureExtractor:
     """Create the extractor of one method at budget `top_k`.
 
     Args:
@@ -232,6 +238,7 @@ def make_extractor(name: str, top_k: int, backend: str = 'auto',
         lfnet_backend: an already created LF-Net `Backend` to reuse (overrides backend and
             weights).
         image_scale: run the method on images resized by this factor (`ScaledExtractor`).
+        pyramid_levels: LF-Net detects over this many pyramid levels (`lfnet_core.pyramid`).
 
     Returns:
         The extractor.
@@ -247,7 +254,7 @@ def make_extractor(name: str, top_k: int, backend: str = 'auto',
         if lfnet_backend is None:
             from lfnet_core.inference import create_backend
             lfnet_backend = create_backend(backend, weights=weights)
-        extractor = LfnetExtractor(top_k, lfnet_backend)
+        extractor = LfnetExtractor(top_k, lfnet_backend, pyramid_levels)
     else:
         raise ValueError(f'unknown method {name!r}; choose from {METHODS}')
     return extractor if image_scale == 1.0 else ScaledExtractor(extractor, image_scale)
