@@ -71,6 +71,7 @@ setup(
             'lfnet-scenes = lfnet_core.scenes:main',
             'lfnet-match-eval = lfnet_core.evaluation.cli:main',
             'lfnet-train = training.train:main',
+            'lfnet-validate = training.validate:main',
             'frontend = lfnet_ros.frontend_node:main',
             'lfnet-frontend = lfnet_ros.frontend_node:main',
         ],
