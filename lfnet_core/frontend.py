@@ -38,6 +38,7 @@ from lfnet_core.blas_threads import single_blas_thread
 from lfnet_core.image_scaling import rescale_pixels, resize_image
 from lfnet_core.inference import Backend
 from lfnet_core.matching import mutual_nearest_neighbours
+from lfnet_core.pyramid import extract_pyramid
 from lfnet_core.transforms import invert_pose
 from lfnet_core.vo import (check_intrinsics, estimate_motion, keypoint_points, MotionEstimate,
                            RansacConfig)
@@ -59,6 +60,10 @@ class FrontendConfig:
         resize: optional (width, height) the network runs at; keypoints, scales and
             orientations are mapped back to input pixels (pixel centres at integers:
             u_in = (u_net + 0.5) / sx - 0.5 with sx = width / input width).
+        resize_scale: optional factor in (0, 4]: the network runs at the input size times
+            this (rounded); `resize`, when set, takes precedence.
+        pyramid_levels: detect over this many image pyramid levels 2^(-l/2) below the network
+            size, K shared by area (`lfnet_core.pyramid`); 1: one level.
         match_metric: 'l2' (LF-Net's float descriptors) or 'hamming' (packed-bit descriptors).
         match_max_distance: optional upper bound on a match's descriptor distance.
         match_ratio: optional symmetric ratio test in (0, 1] (off by default: it hurts LF-Net).
@@ -73,6 +78,8 @@ class FrontendConfig:
 
     top_k: int = 1000
     resize: Optional[Tuple[int, int]] = None
+    resize_scale: Optional[float] = None
+    pyramid_levels: int = 1
     match_metric: str = 'l2'
     match_max_distance: Optional[float] = None
     match_ratio: Optional[float] = None
@@ -91,6 +98,12 @@ class FrontendConfig:
             if not ok:
                 raise ValueError(f'resize: expected (width, height) positive integers or None, '
                                  f'got {self.resize!r}')
+        if self.resize_scale is not None and not 0 < self.resize_scale <= 4:
+            raise ValueError(f'resize_scale: must be in (0, 4] or None, got {self.resize_scale}')
+        levels = self.pyramid_levels
+        if isinstance(levels, bool) or int(levels) != levels or not 1 <= levels <= 8:
+            raise ValueError(f'pyramid_levels: must be an integer in [1, 8], got '
+                             f'{self.pyramid_levels!r}')
         if self.match_metric not in ('l2', 'hamming'):
             raise ValueError(f"match_metric: expected 'l2' or 'hamming', got "
                              f'{self.match_metric!r}')
@@ -106,15 +119,25 @@ class FrontendConfig:
         if not isinstance(self.ransac, RansacConfig):
             raise ValueError(f'ransac: expected a RansacConfig, got {type(self.ransac).__name__}')
 
+    def network_size(self, width: int, height: int) -> Tuple[int, int]:
+        """Return the (width, height) the network runs at for input images of this size."""
+        if self.resize is not None:
+            return int(self.resize[0]), int(self.resize[1])
+        if self.resize_scale is not None:
+            return (max(1, round(width * self.resize_scale)),
+                    max(1, round(height * self.resize_scale)))
+        return width, height
+
     def ransac_for(self, width: int, height: int) -> RansacConfig:
         """Return the RANSAC settings for input images of this size (threshold in input px).
 
-        Without `resize` (or at the network's own size) this is `ransac`; otherwise its
-        `reprojection_px` times sqrt((width / net width) * (height / net height)).
+        At the network's own size this is `ransac`; otherwise its `reprojection_px` times
+        sqrt((width / net width) * (height / net height)).
         """
-        if self.resize is None or tuple(self.resize) == (width, height):
+        net_w, net_h = self.network_size(width, height)
+        if (net_w, net_h) == (width, height):
             return self.ransac
-        factor = math.sqrt(width / self.resize[0] * height / self.resize[1])
+        factor = math.sqrt(width / net_w * height / net_h)
         return replace(self.ransac, reprojection_px=self.ransac.reprojection_px * factor)
 
 
@@ -244,16 +267,31 @@ class Frontend:
         """
         self._reset_pending = True
 
-    def _extract(self, image: np.ndarray) -> Tuple[Dict[str, np.ndarray], Dict[str, float]]:
-        h, w = image.shape[:2]
-        resize = self.config.resize
-        if resize is None or tuple(resize) == (w, h):
+    def _extract_levels(self, image: np.ndarray
+                        ) -> Tuple[Dict[str, np.ndarray], Dict[str, float]]:
+        """Backend extraction at the network size, over the pyramid levels (stage times summed)."""
+        if self.config.pyramid_levels == 1:
             features = self.backend.extract(image, self.config.top_k)
             return features, dict(self.backend.last_timings)
-        net_w, net_h = int(resize[0]), int(resize[1])
-        small = resize_image(image, (net_w, net_h))
-        features = dict(self.backend.extract(small, self.config.top_k))
-        stages = dict(self.backend.last_timings)
+        stages: Dict[str, float] = {}
+
+        def extract_level(level_image: np.ndarray, top_k: int) -> Dict[str, np.ndarray]:
+            out = self.backend.extract(level_image, top_k)
+            for stage, seconds in self.backend.last_timings.items():
+                stages[stage] = stages.get(stage, 0.0) + seconds
+            return out
+
+        features = extract_pyramid(extract_level, image, self.config.top_k,
+                                   self.config.pyramid_levels)
+        features.pop('levels')
+        return features, stages
+
+    def _extract(self, image: np.ndarray) -> Tuple[Dict[str, np.ndarray], Dict[str, float]]:
+        h, w = image.shape[:2]
+        net_w, net_h = self.config.network_size(w, h)
+        if (net_w, net_h) == (w, h):
+            return self._extract_levels(image)
+        features, stages = self._extract_levels(resize_image(image, (net_w, net_h)))
         sx, sy = net_w / w, net_h / h
         features['keypoints'] = rescale_pixels(features['keypoints'], (net_w, net_h),
                                                (w, h)).astype(np.float32)

@@ -157,6 +157,25 @@ def test_frontend_resize_reports_input_pixels(sequence, backend):
     assert r.keypoints[:, 0].max() > 160 and r.keypoints[:, 1].max() > 120
 
 
+def test_resize_scale_and_pyramid_levels(sequence, backend):
+    config = FrontendConfig(top_k=120, resize_scale=0.5, pyramid_levels=2)
+    assert config.network_size(WIDTH, HEIGHT) == (160, 120)
+    assert FrontendConfig(resize=(100, 80), resize_scale=0.5).network_size(WIDTH, HEIGHT) \
+        == (100, 80)
+    assert config.ransac_for(WIDTH, HEIGHT).reprojection_px == pytest.approx(
+        2 * config.ransac.reprojection_px)
+    r = Frontend(backend, config).process(_frame(sequence, 0))
+    assert 0 < len(r.keypoints) <= 120
+    assert (r.keypoints[:, 0] < WIDTH - 0.5).all() and r.keypoints[:, 0].max() > 160
+    # The second level (113x85 of the 160x120 network image) gives keypoints of about twice
+    # the scale of the first level's, in input pixels (x2 for the network resize).
+    assert r.scales.max() > 2.0 * np.sqrt(2) * 0.9
+    for bad in ({'resize_scale': 0.0}, {'resize_scale': 5.0}, {'pyramid_levels': 0},
+                {'pyramid_levels': 1.5}, {'pyramid_levels': True}):
+        with pytest.raises(ValueError):
+            FrontendConfig(**bad)
+
+
 # --------------------------------------------------------------------------- oracle backend
 
 
