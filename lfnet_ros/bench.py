@@ -169,6 +169,7 @@ def run_node(args: argparse.Namespace, frames: bench.BenchFrames, width: int, he
     del backend
     command = demo.node_command(SimpleNamespace(backend=args.node_backend, top_k=top_k,
                                                 weights=args.weights))
+    command += ['-p', 'resize_scale:=1.0']  # frames come at the size being measured
     if args.threads:
         command += ['-p', f'threads:={args.threads}']
     with tempfile.TemporaryDirectory() as tmp:

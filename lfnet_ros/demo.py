@@ -362,8 +362,9 @@ def node_command(args: argparse.Namespace) -> List[str]:
     """Return the command line that starts the front-end node for these demo arguments."""
     command = [sys.executable, '-m', 'lfnet_ros.frontend_node', '--ros-args',
                '--params-file', str(find_package_file('config/frontend.yaml')),
-               '-p', f'backend:={args.backend}', '-p', f'top_k:={args.top_k}',
-               '-p', 'qos_reliability:=reliable']
+               '-p', f'backend:={args.backend}', '-p', 'qos_reliability:=reliable']
+    if args.top_k is not None:
+        command += ['-p', f'top_k:={args.top_k}']
     if args.weights:
         command += ['-p', f'weights:={Path(args.weights).resolve()}']
     return command
@@ -675,7 +676,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--size', type=parse_size, default=(640, 480), help='WIDTHxHEIGHT')
     parser.add_argument('--backend', default='auto', choices=BACKEND_NAMES)
     parser.add_argument('--weights', help='checkpoint (.pt); default: the shipped weights')
-    parser.add_argument('--top-k', type=int, default=1000, help='keypoints per frame')
+    parser.add_argument('--top-k', type=int, default=None,
+                        help="keypoints per frame (default: the node's, config/frontend.yaml)")
     parser.add_argument('--rate', type=float, default=10.0,
                         help='frames per second: the open-loop rate, or the closed-loop cap')
     parser.add_argument('--open-loop', action='store_true',
@@ -698,7 +700,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.frames < 2:
         parser.error('--frames must be at least 2')
-    if args.top_k < 1:
+    if args.top_k is not None and args.top_k < 1:
         parser.error('--top-k must be at least 1')
     if args.open_loop and args.rate <= 0:
         parser.error('--open-loop needs --rate > 0')

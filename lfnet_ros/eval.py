@@ -392,8 +392,11 @@ def node_parameters(args: argparse.Namespace, reliability: str) -> Dict[str, obj
     """Return config/frontend.yaml's parameters with this run's overrides."""
     data = yaml.safe_load(demo.find_package_file('config/frontend.yaml').read_text())
     params = dict(data['/**']['ros__parameters'])
-    params.update({'backend': args.backend, 'top_k': int(args.top_k),
-                   'qos_reliability': reliability})
+    params.update({'backend': args.backend, 'qos_reliability': reliability})
+    if args.top_k is not None:
+        params['top_k'] = int(args.top_k)
+    if args.pyramid_levels is not None:
+        params['pyramid_levels'] = int(args.pyramid_levels)
     if args.resize:
         params['resize_width'], params['resize_height'] = args.resize
     if args.weights:
@@ -514,7 +517,8 @@ def run_orb(args: argparse.Namespace, topics: SimpleNamespace, params: Dict[str,
             groundtruth: Path, out: Path) -> Dict[str, object]:
     """Run the ORB back-end over the bag's frames; return its comparison entry."""
     config = FrontendConfig(
-        top_k=int(args.top_k), resize=args.resize, match_metric='hamming',
+        top_k=int(params['top_k']), resize=args.resize, match_metric='hamming',
+        resize_scale=None if args.resize else float(params.get('resize_scale', 1.0)),
         depth_min=float(params['depth_min']),
         depth_max=float(params['depth_max']), ransac=ransac_config(params))
     frontend = Frontend(OrbBackend(), config)
@@ -679,8 +683,11 @@ def run_eval(args: argparse.Namespace) -> Dict[str, object]:
         'bag': str(Path(args.bag).resolve()),
         **weights,
         'backend': diag.get('backend', 'unknown'),
-        'top_k': int(args.top_k),
-        'network_size': list(args.resize) if args.resize else None,
+        'top_k': int(params['top_k']),
+        'network_size': list(FrontendConfig(
+            resize=args.resize, resize_scale=float(params.get('resize_scale', 1.0))
+        ).network_size(int(first_size[1]), int(first_size[0]))),
+        'pyramid_levels': int(params.get('pyramid_levels', 1)),
         'image_size': [int(first_size[1]), int(first_size[0])],
         'node_launcher': launcher,
         'player': 'lfnet-bag-play (in-process BagPlayer)' if player_kind == 'builtin'
@@ -789,10 +796,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--out', default='out/eval', help='output folder (default out/eval)')
     parser.add_argument('--backend', default='auto', choices=BACKEND_NAMES)
     parser.add_argument('--weights', help='checkpoint (.pt); default: the shipped weights')
-    parser.add_argument('--top-k', type=int, default=1000, help='keypoints per frame')
+    parser.add_argument('--top-k', type=int, default=None,
+                        help="keypoints per frame (default: the node's, config/frontend.yaml)")
     parser.add_argument('--resize', type=demo.parse_size, default=None, metavar='WxH',
                         help='size the network runs at (node parameters resize_width and '
-                        'resize_height; the ORB comparison too); default: the image size')
+                        "resize_height; the ORB comparison too); default: the node's "
+                        '(resize_scale of config/frontend.yaml)')
+    parser.add_argument('--pyramid-levels', type=int, default=None, metavar='N',
+                        help="node parameter pyramid_levels (default: the node's)")
     parser.add_argument('--compare', choices=COMPARE_METHODS,
                         help='also run the same back-end on these features in-process')
     parser.add_argument('--rate', type=float, default=0.0,
@@ -823,7 +834,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``lfnet-eval``; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.top_k < 1:
+    if args.top_k is not None and args.top_k < 1:
         parser.error('--top-k must be at least 1')
     if args.rate < 0:
         parser.error('--rate must be >= 0')

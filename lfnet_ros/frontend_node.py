@@ -71,7 +71,11 @@ PARAMETERS = {
     'threads': (0, 'ONNX Runtime intra-op threads; 0: its default', (0, 256)),
     'resize_width': (0, 'network input width; 0 with resize_height 0: native size', (0, 8192)),
     'resize_height': (0, 'network input height; 0: native size', (0, 8192)),
-    'top_k': (1000, 'maximum keypoints per frame', (1, 100000)),
+    'resize_scale': (0.5, 'network input size as a fraction of the image size, used when '
+                     'resize_width and resize_height are 0; 1: native size', (0.05, 4.0)),
+    'pyramid_levels': (1, 'image pyramid levels 2^(-l/2) apart that keypoints are detected '
+                       'on, K shared by area; 1: one level', (1, 8)),
+    'top_k': (250, 'maximum keypoints per frame', (1, 100000)),
     'match_max_distance': (0.0, 'max descriptor L2 distance of a match; 0: off', (0.0, 4.0)),
     'match_ratio': (0.0, 'symmetric ratio test threshold; 0: off', (0.0, 1.0)),
     'depth_scale': (0.001, 'metres per unit of 16UC1/mono16 depth (0.001: millimetres)',
@@ -133,6 +137,8 @@ class FrontendNode(Node):
         resize = (p['resize_width'], p['resize_height'])
         config = FrontendConfig(
             top_k=p['top_k'], resize=resize if all(resize) else None,
+            resize_scale=p['resize_scale'] if p['resize_scale'] != 1.0 else None,
+            pyramid_levels=p['pyramid_levels'],
             match_max_distance=p['match_max_distance'] or None,
             match_ratio=p['match_ratio'] or None, depth_min=p['depth_min'],
             depth_max=p['depth_max'],
@@ -196,7 +202,8 @@ class FrontendNode(Node):
                                       throttle_duration_sec=THROTTLE_S)
             return
         size = image.shape[:2]
-        pixels = self._p['resize_width'] * self._p['resize_height'] or size[0] * size[1]
+        net_w, net_h = self._frontend.config.network_size(size[1], size[0])
+        pixels = net_w * net_h
         if pixels > self._p['max_image_pixels']:
             self._stats.drop('too_large')
             self.get_logger().warning(f'colour image {size[1]}x{size[0]} dropped: more than '

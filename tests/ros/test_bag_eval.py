@@ -24,7 +24,8 @@ from lfnet_ros import conversions as conv  # noqa: E402
 
 FRAMES = 4
 PNG = b'\x89PNG\r\n\x1a\n'
-REPORT_KEYS = ['bag', 'weights', 'untrained', 'backend', 'top_k', 'network_size', 'image_size',
+REPORT_KEYS = ['bag', 'weights', 'untrained', 'backend', 'top_k', 'network_size',
+               'pyramid_levels', 'image_size',
                'node_launcher',
                'player', 'pacing', 'frames', 'keypoints_per_frame', 'matches_per_frame',
                'inliers_per_frame', 'inlier_ratio', 'tracking', 'trajectory', 'latency_ms',
