@@ -350,7 +350,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.config:
         raise SystemExit('lfnet-train: a CONFIG is needed (or --report RUN_DIR)')
     cfg = load_config(args.config, args.overrides)
-    out = train(cfg, args.resume)
+    try:
+        out = train(cfg, args.resume)
+    except KeyboardInterrupt:
+        print('lfnet-train: stopped; `--resume auto` continues from the saved latest.pt',
+              file=sys.stderr)
+        return 130
     if int(os.environ.get('RANK', '0')) == 0:
         print(f'done: {out}')
     return 0
