@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Frozen model configuration with the defaults of the released LF-Net (vcg-uvic/lf-net-release).
 
-Each field names the TF flag of `train_lfnet.py` it mirrors (see docs: lfnet-reference.md §1).
+Each field names the TF flag of `train_lfnet.py` it mirrors (see docs/network.md).
 """
 
 from dataclasses import asdict, dataclass, field, fields
@@ -59,7 +59,7 @@ class LFNetConfig:
 
     `input_inst_norm` normalises each image to zero mean and unit variance before the detector and
     the patch sampler, as the release does at training time. The release's inference script skips
-    it by mistake (lfnet-reference.md §1.1); this port trains from scratch and uses one convention
+    it by mistake (docs/network.md, "Input"); this port trains from scratch and uses one convention
     at train and test time.
     """
 

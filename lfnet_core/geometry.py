@@ -403,8 +403,9 @@ def warp_pixels_rgbd(uv0: np.ndarray, depth0: np.ndarray, K0: CameraLike, T_0to1
         unoccluded = np.ones(uv0.shape[0], dtype=bool)
     else:
         # Geometrically correct test: compare depth1 with the reprojected depth z1. The release
-        # compared against depth0 instead ("not correct ... but it works well practically",
-        # lfnet-reference.md section 2.3), which fails under any motion along the optical axis.
+        # compared against depth0 instead ("not correct ... but it works well practically";
+        # docs/network.md, "Training pairs: warps and visibility"), which fails under any motion
+        # along the optical axis.
         d1 = sample_depth(depth1, uv1, 'bilinear')
         missing = ~np.isfinite(d1)
         d1[missing] = sample_depth(depth1, uv1[missing], 'nearest')

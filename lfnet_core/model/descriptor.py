@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """LF-Net patch descriptor: 32x32 patch to a 256-d unit vector.
 
-Port of `models/simple_desc.py` of vcg-uvic/lf-net-release (lfnet-reference.md §1.9).
+Port of `models/simple_desc.py` of vcg-uvic/lf-net-release (docs/network.md, "Descriptor").
 """
 
 import torch

@@ -3,7 +3,8 @@
 """LF-Net multi-scale detector: ResNet features, per-scale score maps, soft NMS, orientation.
 
 Port of `models/mso_resnet_detector.py` of vcg-uvic/lf-net-release (Ono, Trulls, Fua, Yi,
-"LF-Net: Learning Local Features from Images", NeurIPS 2018); see lfnet-reference.md §1.2-1.7.
+"LF-Net: Learning Local Features from Images", NeurIPS 2018); see docs/network.md, sections
+"Detector backbone" to "Orientation".
 """
 
 from typing import Tuple

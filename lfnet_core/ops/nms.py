@@ -3,7 +3,8 @@
 """Scale-space soft NMS, soft scale merge, strict hard NMS and border masks.
 
 Follows `det_tools.soft_nms_3d` and `soft_max_and_argmax_1d` of vcg-uvic/lf-net-release
-(lfnet-reference.md §1.4-1.5). Every operation here exports to ONNX with dynamic H and W.
+(docs/network.md, "Soft NMS and scale merge" and "Keypoint selection and refinement"). Every
+operation here exports to ONNX with dynamic H and W.
 """
 
 from typing import Sequence, Tuple

@@ -4,15 +4,15 @@
 
 TF1 `tf.image.resize_images(align_corners=False)` maps output pixel i to input coordinate
 i * in / out (no half-pixel offset), which PyTorch's `interpolate` does not offer
-(lfnet-reference.md §1.11). ONNX's `Resize` does (linear, `asymmetric`: i / (out / in)), so
-PyTorch runs the mapping as two row gathers plus a weighted sum, written with ONNX Runtime's
-float32 arithmetic (the coordinate divided by the float32 scale, weights |x - x1| and
-|x - x0|), and under `torch.export` the same function becomes the custom op `lfnet::resize_rows`,
-which `onnx_translations()` turns into one `Resize` node. The two agree to 1 float32 ulp (the
-multiply-by-(in / out) form differed by up to 6e-5). ONNX Runtime's Resize kernel took 13 ms
-where the gathers and lerp it replaces took 31 ms (16 x 640 x 480 -> 905 rows, 2 cores, measured
-side by side while a training run shared the cores); the whole dense graph at 640x480 went from
-399 to 375 ms p50 (20 interleaved runs, idle machine).
+(docs/network.md, "Multi-scale score maps"). ONNX's `Resize` does (linear, `asymmetric`:
+i / (out / in)), so PyTorch runs the mapping as two row gathers plus a weighted sum, written
+with ONNX Runtime's float32 arithmetic (the coordinate divided by the float32 scale, weights
+|x - x1| and |x - x0|), and under `torch.export` the same function becomes the custom op
+`lfnet::resize_rows`, which `onnx_translations()` turns into one `Resize` node. The two agree
+to 1 float32 ulp (the multiply-by-(in / out) form differed by up to 6e-5). ONNX Runtime's
+Resize kernel took 13 ms where the gathers and lerp it replaces took 31 ms (16 x 640 x 480 ->
+905 rows, 2 cores, measured side by side while a training run shared the cores); the whole
+dense graph at 640x480 went from 399 to 375 ms p50 (20 interleaved runs, idle machine).
 Resizes run along rows only (the width pass works on the transposed map): ONNX Runtime's
 gather along the last axis was 10x slower.
 """

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Bilinear spatial-transformer sampling: oriented, scaled patches and soft-argmax refinement.
 
-Follows `spatial_transformer.transformer_crop` of vcg-uvic/lf-net-release (lfnet-reference.md §1.5,
-§1.8). Pixel centres sit at integer coordinates; samples outside the image are clamped to it.
+Follows `spatial_transformer.transformer_crop` of vcg-uvic/lf-net-release (docs/network.md,
+"Keypoint selection and refinement" and "Patch sampling"). Pixel centres sit at integer
+coordinates; samples outside the image are clamped to it.
 """
 
 import torch

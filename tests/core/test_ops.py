@@ -3,8 +3,9 @@
 """Tests for lfnet_core.ops: soft NMS, scale merge, strict NMS, sampling and TF1 resize.
 
 Each op is checked against a slow, literal float64 numpy reference written from
-lfnet-reference.md §1.4-1.8 (explicit loops over pixels and windows), plus gradient checks
-and rotation equivariance of the patch sampler and the strict NMS.
+docs/network.md, sections "Soft NMS and scale merge" to "Patch sampling" (explicit loops over
+pixels and windows), plus gradient checks and rotation equivariance of the patch sampler and
+the strict NMS.
 """
 
 import math
