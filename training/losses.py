@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """LF-Net training losses: virtual-target image loss, orientation/scale consistency, pair, triplet.
 
-Follows `train_lfnet.py:build_training_network` of vcg-uvic/lf-net-release (lfnet-reference.md
-§2.3-2.5). Every term is symmetric: each image plays the role of "i" once, halves are averaged.
+Follows `train_lfnet.py:build_training_network` of vcg-uvic/lf-net-release (docs/network.md,
+"Losses"). Every term is symmetric: each image plays the role of "i" once, halves are averaged.
 Pair records come from `training.datasets` (keys documented in `training/datasets/record.py`).
 """
 
@@ -29,7 +29,7 @@ class LossConfig:
     weight_ori: float = 0.1  # ori_weight
     weight_scale: float = 0.1  # scale_weight
     triplet_margin: float = 1.0  # desc_margin
-    hard_geom_thresh: float = 0.0  # px; the released config effectively used 0 (§2.4e quirk)
+    hard_geom_thresh: float = 0.0  # px; the released config effectively used 0 (a release quirk)
     init_num_mine: int = 64  # init_num_mine
     min_num_pickup: int = 5  # min_num_pickup
     pickup_delay: float = 0.9  # pickup_delay
@@ -161,7 +161,7 @@ class KeypointBranch:
 def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: int,
                     cfg: LossConfig, generator: Optional[torch.Generator] = None
                     ) -> Tuple[KeypointBranch, KeypointBranch]:
-    """Describe view i's top-K keypoints and their positives in view j (release §2.4d).
+    """Describe view i's top-K keypoints and their positives in view j (the release's way).
 
     Returns:
         the branch for the triplet loss and the branch for the pair loss: the same object, or,

@@ -12,7 +12,7 @@ Ctrl-C / SIGTERM; `train.keep_history: false` keeps no step_*.pt beside it. metr
 appended to across restarts; each start logs `resumed_from`.
 
 Two Adam optimisers step together: the detector on L_im + 0.01 L_pair + 0.1 L_ori + 0.1 L_scale,
-the descriptor on the triplet loss (lfnet-reference.md §2.5). Under torchrun each process takes
+the descriptor on the triplet loss (docs/network.md, "Losses"). Under torchrun each process takes
 its own batches and gradients are averaged with all_reduce before each step; this is
 DistributedDataParallel's semantics, done by hand because the two losses need separate gradients
 through shared activations, which DDP's single-backward hooks cannot give.
@@ -223,7 +223,7 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
         for offset, batch in enumerate(bar):
             step = start + offset + 1
             # The release gives both optimisers one global_step, so its counter (and the
-            # mining schedule driven by it) advances by 2 per iteration (§2.5): keep that.
+            # mining schedule driven by it) advances by 2 per iteration: keep that.
             losses = compute_losses(model, _to_device(batch, device), 2 * step, loss_cfg,
                                     generator)
             if not torch.isfinite(losses['detector'] + losses['descriptor']):

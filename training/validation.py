@@ -1,6 +1,6 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Validation during training: the release's matching score at 5 px on held-out pairs (§4.1)."""
+"""Validation during training: the release's matching score at 5 px on held-out pairs."""
 
 from typing import Dict, Iterable
 
