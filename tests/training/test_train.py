@@ -188,3 +188,11 @@ def test_interrupt_saves_latest(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         train(cfg)
     assert torch.load(out / 'checkpoints' / 'latest.pt', weights_only=True)['step'] == 3
+
+
+@pytest.mark.parametrize('config', sorted((REPO / 'training' / 'configs').glob('*.yaml')),
+                         ids=lambda path: path.name)
+def test_every_shipped_config_loads(config):
+    cfg = load_config(str(config))
+    assert cfg.train.iterations > 0 and cfg.data.train.sources
+    model_config(cfg)
