@@ -45,6 +45,8 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rosbags.rosbag2 import Reader
 from tqdm import tqdm
 
+from lfnet_ros.ros_environment import use_shm_profile
+
 QOS_CHOICES = ('reliable', 'best_effort')
 SpinOnce = Callable[[float], None]
 
@@ -251,6 +253,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         remap = parse_remaps(args.remap)
     except ValueError as exc:
         parser.error(str(exc))
+    use_shm_profile()  # 640x480 images over best effort need it (see ros_environment)
     context = rclpy.Context()
     rclpy.init(args=[], context=context)
     node = rclpy.create_node('lfnet_bag_play', context=context)

@@ -83,8 +83,8 @@ from lfnet_core.transforms import make_pose, quaternion_to_rotation
 from lfnet_core.tum import TumSequence
 from lfnet_core.visualization import draw_keypoints, draw_matches, save_rgb
 from lfnet_ros import conversions as conv
+from lfnet_ros.ros_environment import find_package_file, ros_environment
 
-PACKAGE = 'lfnet_ros'
 FRAME_ID = 'camera_color_optical_frame'
 COVARIANCE_GATE = 1.0  # the node publishes 1e-4 (ok) or 1e3 (lost) on the diagonal
 STOP_TIMEOUT = 15.0
@@ -96,31 +96,6 @@ class DemoError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- environment
-
-
-def find_package_file(relative: str) -> Path:
-    """
-    Return a file of the package share (e.g. ``config/fastdds_shm.xml``).
-
-    Looked up, in order: the ament index (a colcon install), the source tree next to this
-    module (a checkout or editable install), ``<sys.prefix>/share/lfnet_ros`` (pip install).
-
-    Raises:
-        FileNotFoundError: in none of them.
-
-    """
-    candidates = []
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        candidates.append(Path(get_package_share_directory(PACKAGE)) / relative)
-    except Exception:  # noqa: B902 - not installed, no AMENT_PREFIX_PATH, package not indexed
-        pass
-    candidates.append(Path(__file__).resolve().parent.parent / relative)
-    candidates.append(Path(sys.prefix) / 'share' / PACKAGE / relative)
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f'{relative} not found in {[str(p) for p in candidates]}')
 
 
 @contextlib.contextmanager
@@ -136,18 +111,6 @@ def temporary_environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-def ros_environment(environ: Mapping[str, str], pid: int) -> Dict[str, str]:
-    """Return the ROS variables to set: only those missing from ``environ`` (see the doc)."""
-    wanted = {}
-    if not environ.get('FASTDDS_DEFAULT_PROFILES_FILE'):
-        wanted['FASTDDS_DEFAULT_PROFILES_FILE'] = str(find_package_file('config/fastdds_shm.xml'))
-    if not environ.get('ROS_AUTOMATIC_DISCOVERY_RANGE'):
-        wanted['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
-    if not environ.get('ROS_DOMAIN_ID'):
-        wanted['ROS_DOMAIN_ID'] = str(101 + pid % 100)
-    return wanted
 
 
 def weights_status(weights: Optional[str]) -> Dict[str, object]:
