@@ -105,7 +105,7 @@ from lfnet_ros import bag_from_tum as tum_topics
 from lfnet_ros import conversions as conv
 from lfnet_ros import demo
 from lfnet_ros.bag_play import BagPlayer, BagPlayError
-from lfnet_ros.frontend_node import ransac_config
+from lfnet_ros.node_parameters import ransac_config
 
 PACKAGE = 'lfnet_ros'
 COMPARE_METHODS = ('orb',)

@@ -27,7 +27,7 @@ def sequence():
 
 def test_node_publishes_keypoints_matches_and_odometry(ros_env, sequence):
     harness = helpers.NodeHarness({'backend': 'torch', 'top_k': 300, 'base_frame': 'camera',
-                                   'odom_frame': 'odom_test'},
+                                   'odom_frame': 'odom_test', 'resize_scale': 1.0},
                                   params_file=helpers.REPO_ROOT / 'config' / 'frontend.yaml')
     try:
         harness.wait_ready()

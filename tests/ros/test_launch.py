@@ -86,7 +86,7 @@ def test_package_and_executable_match_setup_and_package_xml():
 
 def test_params_file_matches_the_node_parameters():
     pytest.importorskip('rclpy', reason='rclpy is not importable')
-    from lfnet_ros.frontend_node import PARAMETERS
+    from lfnet_ros.node_parameters import PARAMETERS
     params = yaml.safe_load((REPO_ROOT / 'config' / 'frontend.yaml').read_text())
     values = params['/**']['ros__parameters']
     assert set(values) == set(PARAMETERS)

@@ -1,0 +1,74 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The front-end node's parameters, declared once: defaults, descriptions and ranges.
+
+``config/frontend.yaml`` holds the same defaults (a test checks that they agree).
+"""
+
+from typing import Mapping, Optional
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+
+from lfnet_core.vo import RansacConfig
+
+# name: (default, description, (min, max) for numbers or None)
+PARAMETERS = {
+    'weights': ('', 'LF-Net checkpoint path; empty: the shipped weights', None),
+    'onnx_dir': ('', 'folder with lfnet-export output for onnxruntime; empty: export once', None),
+    'backend': ('auto', 'inference backend: auto | tensorrt | onnxruntime | torch', None),
+    'engine_path': ('', 'TensorRT engines: folder with lfnet_dense.engine and '
+                    'lfnet_describe.engine (lfnet-build-engine EXPORT_DIR --out FOLDER); empty: '
+                    'the engine cache. Engines are only loaded, never built at start-up', None),
+    'threads': (0, 'ONNX Runtime intra-op threads; 0: its default', (0, 256)),
+    'resize_width': (0, 'network input width; 0 with resize_height 0: native size', (0, 8192)),
+    'resize_height': (0, 'network input height; 0: native size', (0, 8192)),
+    'resize_scale': (0.5, 'network input size as a fraction of the image size, used when '
+                     'resize_width and resize_height are 0; 1: native size', (0.05, 4.0)),
+    'pyramid_levels': (1, 'image pyramid levels 2^(-l/2) apart that keypoints are detected '
+                       'on, K shared by area; 1: one level', (1, 8)),
+    'top_k': (250, 'maximum keypoints per frame', (1, 100000)),
+    'match_max_distance': (0.0, 'max descriptor L2 distance of a match; 0: off', (0.0, 4.0)),
+    'match_ratio': (0.0, 'symmetric ratio test threshold; 0: off', (0.0, 1.0)),
+    'depth_scale': (0.001, 'metres per unit of 16UC1/mono16 depth (0.001: millimetres)',
+                    (0.0, 100.0)),
+    'depth_min': (0.1, 'smallest valid depth in metres', (0.0, 1000.0)),
+    'depth_max': (10.0, 'largest valid depth in metres', (0.0, 1000.0)),
+    'ransac_reprojection_px': (3.0, 'PnP RANSAC inlier threshold in pixels of the network '
+                               'input (x image / resize_* size when resizing)', (0.01, 100.0)),
+    'ransac_iterations': (300, 'PnP RANSAC iterations', (1, 100000)),
+    'ransac_min_inliers': (15, 'fewest PnP inliers for tracking ok', (4, 100000)),
+    'ransac_minimal_solver': ('ap3p', 'PnP RANSAC hypothesis solver: ap3p (4-point samples) | '
+                              'epnp (5-point samples)', None),
+    'odom_frame': ('odom', 'frame id of the odometry (the first camera pose)', None),
+    'base_frame': ('', 'child frame id of odom/TF; empty: the colour image frame id', None),
+    'publish_tf': (False, 'also publish odom_frame -> base_frame on /tf', None),
+    'qos_reliability': ('best_effort', 'input QoS reliability: best_effort | reliable', None),
+    'qos_depth': (5, 'input QoS history depth', (1, 1000)),
+    'sync_slop': (0.02, 'max colour/depth stamp difference (s); also how long colour waits '
+                  'for depth before it is processed alone', (0.0, 1.0)),
+    'use_depth': (True, 'subscribe to depth and estimate odometry', None),
+    'max_stamp_jump': (5.0, 'largest forward stamp step (s) accepted without confirmation by '
+                       'the next frame (see the module doc); 0: off', (0.0, 1e6)),
+    'max_image_pixels': (3840 * 2160, 'larger network inputs (native size, or resize_*) are '
+                         'dropped as too_large', (1, 1 << 30)),
+}
+
+
+def ransac_config(params: Mapping[str, object]) -> RansacConfig:
+    """Return the PnP RANSAC settings held by the node's `ransac_*` parameters."""
+    return RansacConfig(reprojection_px=float(params['ransac_reprojection_px']),
+                        iterations=int(params['ransac_iterations']),
+                        min_inliers=int(params['ransac_min_inliers']),
+                        minimal_solver=str(params['ransac_minimal_solver']))
+
+
+def parameter_descriptor(name: str, description: str,
+                         bounds: Optional[tuple]) -> ParameterDescriptor:
+    """Return the read-only descriptor of a parameter, with its range for numbers."""
+    descriptor = ParameterDescriptor(name=name, description=description, read_only=True)
+    if bounds is not None and isinstance(bounds[0], int):
+        descriptor.integer_range = [IntegerRange(from_value=bounds[0], to_value=bounds[1])]
+    elif bounds is not None:
+        descriptor.floating_point_range = [FloatingPointRange(from_value=bounds[0],
+                                                              to_value=bounds[1])]
+    return descriptor
