@@ -41,6 +41,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from lfnet_core.frontend import Frame, Frontend, FrontendConfig
@@ -219,6 +220,8 @@ class FrontendNode(Node):
             try:
                 self._process(item)
             except Exception as exc:  # noqa: B902 - keep the node alive, count and log it
+                if not self.context.ok():  # shutting down: the frame cannot be published
+                    return
                 self._stats.drop('processing_error')
                 self.get_logger().error(f'frame dropped: {type(exc).__name__}: {exc}',
                                         throttle_duration_sec=THROTTLE_S)
@@ -341,7 +344,9 @@ class FrontendNode(Node):
 
 def main(args: Optional[List[str]] = None) -> int:
     """Run the node until shutdown; return the process exit status."""
-    rclpy.init(args=args)
+    # SIGINT raises KeyboardInterrupt in spin (instead of rclpy shutting the context down
+    # under the worker), so the worker stops before the context goes.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     try:
         node = FrontendNode()
     except (BackendUnavailableError, ValueError) as exc:
