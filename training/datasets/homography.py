@@ -105,6 +105,28 @@ def random_homography(rng: np.random.Generator, size: int, max_degree: float = 1
     return centre @ H @ np.linalg.inv(centre)
 
 
+def draw_overlapping_homography(rng: np.random.Generator, size: int, params: Dict[str, float],
+                                min_overlap: float, tries: int = 20) -> np.ndarray:
+    """Draw `random_homography(rng, size, **params)` until it fits, at most `tries` times.
+
+    It fits when every image corner maps with positive w both ways and at least `min_overlap`
+    of a 16x16 grid over the image lands inside it; the last draw is returned otherwise.
+    """
+    corners = np.array([[0, 0], [size - 1, 0], [size - 1, size - 1], [0, size - 1]], np.float64)
+    coarse = pixel_grid(16, 16) * (size - 1) / 15.0
+    H = np.eye(3)
+    for _ in range(tries):
+        H = random_homography(rng, size, **params)
+        fwd, _ = homography_jacobian(H, corners)
+        bwd, _ = homography_jacobian(np.linalg.inv(H), corners)
+        if not (np.all(np.isfinite(fwd)) and np.all(np.isfinite(bwd))):
+            continue
+        landed, _ = homography_jacobian(H, coarse)
+        if np.all((landed >= 0) & (landed <= size - 1), axis=1).mean() >= min_overlap:
+            break
+    return H
+
+
 class HomographyPairs(Dataset):
     """Pairs (a random crop of a photo, the same crop under a random homography).
 
@@ -166,19 +188,7 @@ class HomographyPairs(Dataset):
         h, w = self.images[k].shape
         S = self.size
         x0, y0 = int(rng.integers(0, w - S + 1)), int(rng.integers(0, h - S + 1))
-        corners = np.array([[0, 0], [S - 1, 0], [S - 1, S - 1], [0, S - 1]], np.float64)
-        coarse = pixel_grid(16, 16) * (S - 1) / 15.0
-        H = np.eye(3)
-        for _ in range(20):
-            H = random_homography(rng, S, **self.params)
-            fwd, _ = homography_jacobian(H, corners)
-            bwd, _ = homography_jacobian(np.linalg.inv(H), corners)
-            if not (np.all(np.isfinite(fwd)) and np.all(np.isfinite(bwd))):
-                continue
-            landed, _ = homography_jacobian(H, coarse)
-            inside = np.all((landed >= 0) & (landed <= S - 1), axis=1)
-            if inside.mean() >= self.min_overlap:
-                break
+        H = draw_overlapping_homography(rng, S, self.params, self.min_overlap)
         return k, x0, y0, H
 
     def __getitem__(self, index: int) -> Dict[str, object]:

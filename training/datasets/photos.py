@@ -19,10 +19,9 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
-from training.datasets.homography import homography_jacobian, random_homography, \
+from training.datasets.homography import draw_overlapping_homography, random_homography, \
     warped_pair_record
 from training.datasets.photometric import Photometric
-from training.datasets.record import pixel_grid
 
 PHOTO_SUFFIXES = ('.jpg', '.jpeg', '.png')
 
@@ -143,18 +142,7 @@ class PhotoFolderPairs(Dataset):
         to_view = np.array([[scale, 0.0, (S - 1) / 2.0 - scale * cx],
                             [0.0, scale, (S - 1) / 2.0 - scale * cy], [0.0, 0.0, 1.0]])
         H_photo_to_0 = random_homography(rng, S, **self.view0) @ to_view
-        corners = np.array([[0, 0], [S - 1, 0], [S - 1, S - 1], [0, S - 1]], np.float64)
-        coarse = pixel_grid(16, 16) * (S - 1) / 15.0
-        H_0to1 = np.eye(3)
-        for _ in range(20):
-            H_0to1 = random_homography(rng, S, **self.params)
-            fwd, _ = homography_jacobian(H_0to1, corners)
-            bwd, _ = homography_jacobian(np.linalg.inv(H_0to1), corners)
-            if not (np.all(np.isfinite(fwd)) and np.all(np.isfinite(bwd))):
-                continue
-            landed, _ = homography_jacobian(H_0to1, coarse)
-            if np.all((landed >= 0) & (landed <= S - 1), axis=1).mean() >= self.min_overlap:
-                break
+        H_0to1 = draw_overlapping_homography(rng, S, self.params, self.min_overlap)
         return folder, photo, H_photo_to_0, H_0to1
 
     def __getitem__(self, index: int) -> Dict[str, object]:
