@@ -73,7 +73,8 @@ class Matrix:
     def __init__(self) -> None:
         self.sequence = generate_sequence(FRAMES, WIDTH, HEIGHT, seed=3)
         self.h = helpers.NodeHarness({'backend': 'torch', 'top_k': 100,
-                                      'qos_reliability': 'reliable', 'qos_depth': 10})
+                                      'qos_reliability': 'reliable', 'qos_depth': 10,
+                                      'resize_scale': 1.0})  # the network at the frames' size
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
                          reliability=ReliabilityPolicy.RELIABLE)
         node = self.h.node
