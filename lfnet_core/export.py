@@ -24,27 +24,21 @@ import numpy as np
 import torch
 from torch import nn
 
+from lfnet_core.inference.base import prepare_image, select_top_k
+from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
+from lfnet_core.inference.torch_backend import TorchBackend
 from lfnet_core.model.lfnet import LFNet, load_lfnet
+from lfnet_core.onnx_model import MAX_KEYPOINTS, MAX_SIDE, OnnxModel
 from lfnet_core.ops.depthwise_batchnorm import with_depthwise_preactivation_batchnorms
 from lfnet_core.ops.resize import onnx_translations
 
-DENSE_FILE = 'lfnet_dense.onnx'
-DESCRIBE_FILE = 'lfnet_describe.onnx'
 DENSE_INPUTS = ['image']
 DENSE_OUTPUTS = ['score', 'scale', 'orientation', 'peaks']
 DESCRIBE_INPUTS = ['image', 'score', 'scale', 'orientation', 'keypoints']
 DESCRIBE_OUTPUTS = ['keypoints_refined', 'scales', 'orientations', 'descriptors']
-# Bumped whenever the exported graphs change for the same weights (cached exports are keyed
-# by it): 2 = row-decomposed score/orientation heads, written-out scale softmax; 3 = rows of
-# the upsampled scales resized after the 1 x k stage; 4 = every scale: width resize and the
-# 1 x k stage on the transposed features, 5 channels transposed back; 5 = resizes as ONNX Resize
-# nodes (lfnet_core.ops.resize); 6 = pre-activation BatchNorms as depthwise 1x1 convolutions
-# (lfnet_core.ops.depthwise_batchnorm).
-GRAPH_VERSION = 6
+# A change to the exported graphs for the same weights bumps lfnet_core.onnx_model.GRAPH_VERSION
+# (cached exports are keyed by it).
 DEFAULT_OPSET = 18
-MAX_SIDE = 8192
-MAX_KEYPOINTS = 8192
-
 
 # Held to atol: the score map, and at keypoints the orientations and descriptors. The soft scale
 # is a softmax of strength 100 over scales, so it amplifies float32 rounding ~100x: it gets
@@ -58,24 +52,6 @@ SCALE_ATOL = 1e-3
 
 class ExportMismatchError(RuntimeError):
     """The exported ONNX graphs do not reproduce the PyTorch model."""
-
-
-@dataclass(frozen=True)
-class OnnxModel:
-    """Paths of an exported model pair."""
-
-    dense: Path
-    describe: Path
-
-    @classmethod
-    def in_dir(cls, directory: Union[str, os.PathLike]) -> 'OnnxModel':
-        """Return the standard file names inside a folder."""
-        directory = Path(directory)
-        return cls(directory / DENSE_FILE, directory / DESCRIBE_FILE)
-
-    def exists(self) -> bool:
-        """Whether both files are present."""
-        return self.dense.is_file() and self.describe.is_file()
 
 
 class _DenseGraph(nn.Module):
@@ -200,9 +176,6 @@ def check_parity(model: LFNet, paths: OnnxModel, images: Sequence['ParityImage']
         ExportMismatchError: a difference exceeds `atol`, or a real image's keypoint sets differ.
 
     """
-    from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
-    from lfnet_core.inference.torch_backend import TorchBackend
-
     reference = TorchBackend(model.eval().cpu())
     candidate = OnnxRuntimeBackend(paths)
     reports = []
@@ -219,8 +192,6 @@ def check_parity(model: LFNet, paths: OnnxModel, images: Sequence['ParityImage']
 
 
 def _compare_one(reference, candidate, image: np.ndarray, top_k: int) -> Dict[str, float]:
-    from lfnet_core.inference.base import prepare_image, select_top_k
-
     batch = prepare_image(image)[None, None]
     maps_ref = reference.dense(batch)
     maps_onnx = candidate.dense(batch)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
 from lfnet_core.inference.base import Backend, OUTPUT_KEYS, prepare_image, select_top_k
+from lfnet_core.onnx_model import GRAPH_VERSION, OnnxModel
 
 LOG = logging.getLogger(__name__)
 BACKEND_NAMES = ('auto', 'tensorrt', 'onnxruntime', 'torch')
@@ -35,7 +36,6 @@ def default_cache_dir() -> Path:
 
 def onnx_cache_folder(fingerprint: str, cache_dir: Optional[PathLike] = None) -> Path:
     """Folder of the cached export of the weights with this fingerprint, for this graph version."""
-    from lfnet_core.export import GRAPH_VERSION
     return Path(cache_dir or default_cache_dir()) / 'onnx' / f'{fingerprint[:16]}-g{GRAPH_VERSION}'
 
 
@@ -51,7 +51,6 @@ def _create_torch(weights: Optional[PathLike], device: Optional[str]) -> Backend
 
 def _onnx_model_for(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
                     cache_dir: Optional[PathLike]):
-    from lfnet_core.export import OnnxModel
     if onnx_dir:
         model = OnnxModel.in_dir(onnx_dir)
         if not model.exists():

@@ -10,9 +10,9 @@ import numpy as np
 import onnxruntime as ort
 
 from lfnet_core.config import LFNetConfig
-from lfnet_core.export import OnnxModel
 from lfnet_core.inference.base import Backend, Described, Maps
 from lfnet_core.inference.split_runner import default_workers, SplitRunner
+from lfnet_core.onnx_model import OnnxModel
 
 
 def make_session(path, providers: Sequence[str], threads: Optional[int],
