@@ -8,7 +8,7 @@ steps around them (grey conversion, top-K selection, output formatting) live her
 
 from abc import ABC, abstractmethod
 import time
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -18,6 +18,8 @@ from lfnet_core.config import LFNetConfig
 Maps = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 Described = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 OUTPUT_KEYS = ('keypoints', 'scales', 'orientations', 'scores', 'descriptors')
+DenseStage = Callable[[np.ndarray], Maps]
+DescribeStage = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], Described]
 
 
 def prepare_image(image: np.ndarray) -> np.ndarray:
@@ -87,6 +89,55 @@ def empty_result(descriptor_dim: int) -> Dict[str, np.ndarray]:
             'descriptors': np.zeros((0, descriptor_dim), np.float32)}
 
 
+def extract_features(config: LFNetConfig, dense: DenseStage, describe: DescribeStage,
+                     image: np.ndarray, top_k: Optional[int] = None
+                     ) -> Tuple[Dict[str, np.ndarray], Dict[str, float]]:
+    """Run the host steps around a model's two stages on one image (see `Backend.extract`).
+
+    Args:
+        config: the model's configuration (border, default top_k, descriptor size).
+        dense: the dense stage on numpy arrays (`Backend.dense`).
+        describe: the keypoint stage on numpy arrays (`Backend.describe`).
+        image: as for `Backend.extract`.
+        top_k: as for `Backend.extract`.
+
+    Returns:
+        `Backend.extract`'s result and the seconds each step took (`Backend.last_timings`).
+
+    """
+    top_k = config.detector.top_k if top_k is None else int(top_k)
+    if top_k < 1:
+        raise ValueError(f'top_k must be >= 1, got {top_k}')
+    timings = {}
+    start = time.perf_counter()
+    grey = prepare_image(image)
+    if min(grey.shape) < 2 * config.detector.border + 1:
+        return empty_result(config.descriptor.descriptor_dim), {
+            'preprocess': time.perf_counter() - start}
+    batch = grey[None, None]
+    timings['preprocess'] = time.perf_counter() - start
+    start = time.perf_counter()
+    score, scale, orientation, peaks = dense(batch)
+    timings['dense'] = time.perf_counter() - start
+    start = time.perf_counter()
+    keypoints_int, scores = select_top_k(peaks[0, 0], top_k)
+    timings['select'] = time.perf_counter() - start
+    if keypoints_int.shape[0] == 0:
+        return empty_result(config.descriptor.descriptor_dim), timings
+    start = time.perf_counter()
+    keypoints, scales, cos_sin, descriptors = describe(
+        batch, score, scale, orientation, keypoints_int[None])
+    timings['describe'] = time.perf_counter() - start
+    result = {
+        'keypoints': np.ascontiguousarray(keypoints[0], dtype=np.float32),
+        'scales': np.ascontiguousarray(scales[0], dtype=np.float32),
+        'orientations': np.arctan2(cos_sin[0, :, 1], cos_sin[0, :, 0]).astype(np.float32),
+        'scores': scores,
+        'descriptors': np.ascontiguousarray(descriptors[0], dtype=np.float32),
+    }
+    return result, timings
+
+
 class Backend(ABC):
     """An inference backend. Subclasses implement `dense` and `describe` on numpy arrays."""
 
@@ -123,35 +174,6 @@ class Backend(ABC):
               - `descriptors` (N, 256): unit L2 norm.
 
         """
-        top_k = self.config.detector.top_k if top_k is None else int(top_k)
-        if top_k < 1:
-            raise ValueError(f'top_k must be >= 1, got {top_k}')
-        timings = {}
-        start = time.perf_counter()
-        grey = prepare_image(image)
-        if min(grey.shape) < 2 * self.config.detector.border + 1:
-            self.last_timings = {'preprocess': time.perf_counter() - start}
-            return empty_result(self.config.descriptor.descriptor_dim)
-        batch = grey[None, None]
-        timings['preprocess'] = time.perf_counter() - start
-        start = time.perf_counter()
-        score, scale, orientation, peaks = self.dense(batch)
-        timings['dense'] = time.perf_counter() - start
-        start = time.perf_counter()
-        keypoints_int, scores = select_top_k(peaks[0, 0], top_k)
-        timings['select'] = time.perf_counter() - start
-        if keypoints_int.shape[0] == 0:
-            self.last_timings = timings
-            return empty_result(self.config.descriptor.descriptor_dim)
-        start = time.perf_counter()
-        keypoints, scales, cos_sin, descriptors = self.describe(
-            batch, score, scale, orientation, keypoints_int[None])
-        timings['describe'] = time.perf_counter() - start
-        self.last_timings = timings
-        return {
-            'keypoints': np.ascontiguousarray(keypoints[0], dtype=np.float32),
-            'scales': np.ascontiguousarray(scales[0], dtype=np.float32),
-            'orientations': np.arctan2(cos_sin[0, :, 1], cos_sin[0, :, 0]).astype(np.float32),
-            'scores': scores,
-            'descriptors': np.ascontiguousarray(descriptors[0], dtype=np.float32),
-        }
+        result, self.last_timings = extract_features(self.config, self.dense, self.describe,
+                                                     image, top_k)
+        return result

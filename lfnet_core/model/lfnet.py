@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from lfnet_core.config import LFNetConfig
+from lfnet_core.inference.base import extract_features
 from lfnet_core.model.descriptor import DescriptorNet
 from lfnet_core.model.detector import DetectorNet, instance_norm
 from lfnet_core.ops.nms import strict_nms_mask
@@ -106,9 +107,24 @@ class LFNet(nn.Module):
 
     @torch.no_grad()
     def extract(self, image: np.ndarray, top_k: Optional[int] = None) -> Dict[str, np.ndarray]:
-        """Detect and describe keypoints in one image; see `lfnet_core.inference.base.extract`."""
-        from lfnet_core.inference.torch_backend import TorchBackend
-        return TorchBackend(self).extract(image, top_k=top_k)
+        """Detect and describe keypoints in one image, as `Backend.extract` does.
+
+        Runs on the model's device, in eval mode (the model stays in eval mode), like the torch
+        backend (`lfnet_core.inference.torch_backend`).
+        """
+        self.eval()
+        device = next(self.parameters()).device
+
+        def tensor(array: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+
+        def dense(image: np.ndarray) -> Tuple[np.ndarray, ...]:
+            return tuple(t.cpu().numpy() for t in self.dense(tensor(image)))
+
+        def describe(*arrays: np.ndarray) -> Tuple[np.ndarray, ...]:
+            return tuple(t.cpu().numpy() for t in self.describe(*map(tensor, arrays)))
+
+        return extract_features(self.config, dense, describe, image, top_k)[0]
 
     def checkpoint(self, **meta: Any) -> Dict[str, Any]:
         """Return a checkpoint dict (config, state_dict, meta) loadable with weights_only=True."""
