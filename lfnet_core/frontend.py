@@ -39,7 +39,7 @@ from lfnet_core.image_scaling import rescale_pixels, resize_image
 from lfnet_core.inference import Backend
 from lfnet_core.matching import mutual_nearest_neighbours
 from lfnet_core.pyramid import extract_pyramid
-from lfnet_core.transforms import invert_pose
+from lfnet_core.rigid_poses import invert_pose
 from lfnet_core.vo import (check_intrinsics, estimate_motion, keypoint_points, MotionEstimate,
                            RansacConfig)
 

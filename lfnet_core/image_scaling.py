@@ -1,12 +1,13 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Run a detector on a resized image and report its keypoints in the original image's pixels.
+"""Resize an image and map pixel coordinates between its sizes: the one place for both.
 
-Used by the front-end (`FrontendConfig.resize`) and by `lfnet-match-eval --image-scale`, so
-that both shrink images and map keypoints back the same way.
+Used by the front-end (`FrontendConfig.resize`), `lfnet-match-eval --image-scale`, the
+detector's scale pyramid, the scene renderer and `PinholeCamera.scaled`, so that all of them
+shrink images and map keypoints (or a principal point) the same way.
 """
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -28,6 +29,15 @@ def rescale_pixels(uv: np.ndarray, from_size: Tuple[int, int],
     for v): a resized pixel covers the scene area of the original pixels it was made from.
     Returns float64.
     """
+    return scale_pixels(uv, to_size[0] / from_size[0], to_size[1] / from_size[1])
+
+
+def scale_pixels(uv: np.ndarray, sx: float, sy: Optional[float] = None) -> np.ndarray:
+    """Map (N, 2) pixels (x, y) into the image resized by factors (sx, sy) (sy defaults to sx).
+
+    u' = (u + 0.5) * sx - 0.5 and v' = (v + 0.5) * sy - 0.5 (see `rescale_pixels`), as
+    cv2.resize maps them. Returns (N, 2) float64.
+    """
     uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
-    scale = np.array([to_size[0] / from_size[0], to_size[1] / from_size[1]], np.float64)
+    scale = np.array([sx, sx if sy is None else sy], np.float64)
     return (uv + 0.5) * scale - 0.5

@@ -1,8 +1,10 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Rigid transforms: 4x4 SE(3) matrices, quaternions and TUM pose lines."""
+"""Rigid poses: 4x4 SE(3) matrices, quaternion conversions, TUM pose lines and moved points."""
 
 import numpy as np
+
+from lfnet_core.array_checks import as_points, as_rigid_transform
 
 
 def quaternion_to_rotation(q_xyzw: np.ndarray) -> np.ndarray:
@@ -69,6 +71,22 @@ def pose_from_tum(values: np.ndarray) -> np.ndarray:
 def pose_to_tum(T: np.ndarray) -> np.ndarray:
     """Convert a 4x4 pose to TUM's `tx ty tz qx qy qz qw` values."""
     return np.concatenate([T[:3, 3], rotation_to_quaternion(T[:3, :3])])
+
+
+def transform_points(T: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Apply a 4x4 rigid transform to points.
+
+    Args:
+        T: (4, 4) transform, e.g. T_0to1 maps camera-0 coordinates to camera-1 coordinates.
+        points: (N, 3) points.
+
+    Returns:
+        (N, 3) float64 transformed points, R @ p + t.
+
+    """
+    T = as_rigid_transform(T, 'T')
+    points = as_points(points, 'points', 3)
+    return points @ T[:3, :3].T + T[:3, 3]
 
 
 def rotation_angle(R: np.ndarray) -> float:

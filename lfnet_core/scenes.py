@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from lfnet_core.transforms import make_pose, pose_to_tum, rotation_angle
+from lfnet_core.rigid_poses import make_pose, pose_to_tum, rotation_angle
 
 BUILTIN_TEXTURES = ('astronaut', 'coffee', 'chelsea', 'rocket', 'camera', 'brick', 'grass',
                     'gravel', 'text', 'page', 'immunohistochemistry', 'hubble_deep_field', 'coins',

@@ -25,7 +25,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from lfnet_core.transforms import invert_pose, pose_from_tum, pose_to_tum, rotation_angle
+from lfnet_core.rigid_poses import invert_pose, pose_from_tum, pose_to_tum, rotation_angle
 
 PathLike = Union[str, Path]
 

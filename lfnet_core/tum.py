@@ -13,7 +13,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-from lfnet_core.transforms import make_pose, pose_from_tum, quaternion_to_rotation, \
+from lfnet_core.rigid_poses import make_pose, pose_from_tum, quaternion_to_rotation, \
     rotation_to_quaternion
 
 TUM_FR3_INTRINSICS = (535.4, 539.2, 320.1, 247.6)  # fx, fy, cx, cy at 640x480

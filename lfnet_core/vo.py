@@ -19,7 +19,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from lfnet_core.geometry import backproject, sample_depth
+from lfnet_core.pinhole import backproject, sample_depth
 
 __all__ = ['MotionEstimate', 'RansacConfig', 'check_intrinsics', 'estimate_motion',
            'keypoint_points']
@@ -130,7 +130,7 @@ def keypoint_points(keypoints: np.ndarray, depth: Optional[np.ndarray], K: Optio
     """Back-project keypoints to 3D with a depth map registered to their image.
 
     The depth is read by nearest neighbour at the rounded keypoint (pixel centres at integers,
-    round half up, as `geometry.sample_depth(mode='nearest')`). The depth map must have the
+    round half up, as `pinhole.sample_depth(mode='nearest')`). The depth map must have the
     resolution of the image the keypoints are in; the caller checks that (the keypoints alone do
     not carry the image size), keypoints outside the depth map give NaN.
 

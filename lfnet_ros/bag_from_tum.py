@@ -47,7 +47,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import get_typestore, Stores
 from tqdm import tqdm
 
-from lfnet_core.transforms import rotation_to_quaternion
+from lfnet_core.rigid_poses import rotation_to_quaternion
 from lfnet_core.tum import TumSequence
 
 COLOR_TOPIC = '/camera/color/image_raw'

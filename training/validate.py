@@ -38,7 +38,7 @@ from lfnet_core.evaluation.features import (FeatureExtractor, make_extractor, Sc
 from lfnet_core.evaluation.homography_eval import (correspondence_metrics, homography_pair_metrics,
                                                    match_features)
 from lfnet_core.inference import create_backend
-from lfnet_core.transforms import relative_pose
+from lfnet_core.rigid_poses import relative_pose
 from training.datasets.photos import PhotoFolderPairs
 
 HELD_OUT_FOLDERS = ('sceaux_castle', 'monstree')

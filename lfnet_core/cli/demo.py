@@ -17,12 +17,12 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from lfnet_core.geometry import warp_pixels_rgbd
 from lfnet_core.inference import BACKEND_NAMES, create_backend
 from lfnet_core.matching import mutual_nearest_neighbours
 from lfnet_core.model.lfnet import DEFAULT_WEIGHTS
+from lfnet_core.rgbd_warp import warp_pixels_rgbd
+from lfnet_core.rigid_poses import relative_pose
 from lfnet_core.scenes import generate_pair
-from lfnet_core.transforms import relative_pose
 from lfnet_core.visualization import draw_keypoints, draw_matches, save_rgb
 
 

@@ -10,7 +10,7 @@ for every method. `correspondence_metrics` is shared with the RGB-D evaluation, 
 its own projection and visibility.
 
 - Visible: a keypoint of image 1 whose projection H k1 lies inside image 2 (0 <= x <= W2 - 1,
-  0 <= y <= H2 - 1; `geometry.homography_visibility`). This is the shared region.
+  0 <= y <= H2 - 1; `homography.homography_visibility`). This is the shared region.
 - Matches: mutual nearest neighbours of the descriptors (`matching.mutual_nearest_neighbours`,
   L2 or Hamming by method, no ratio test, no distance gate).
 - Correct match at eps: a match (i, j) whose k1_i is visible and ||k2_j - H k1_i|| <= eps.
@@ -21,7 +21,7 @@ its own projection and visibility.
   image 1 whose projection has a detected keypoint of image 2 (any of them) within eps px.
 - Homography accuracy at t px: H_est from the matches by `cv2.findHomography(..., cv2.RANSAC,
   3.0)` (OpenCV's RNG seeded with 0); the pair is a success when the mean corner error
-  (`geometry.homography_corner_error`, corners of image 1) is <= t. Fewer than 4 matches or no
+  (`homography.homography_corner_error`, corners of image 1) is <= t. Fewer than 4 matches or no
   estimate count as failures (error inf). Reported for t = 1, 3, 5 px.
 
 Aggregation: each per-pair value is averaged over the pairs of a sequence (pairs without any
@@ -39,8 +39,8 @@ import numpy as np
 
 from lfnet_core.cli.extract import read_image
 from lfnet_core.evaluation.features import FeatureExtractor, Features, to_grey_uint8
-from lfnet_core.geometry import (homography_corner_error, homography_visibility,
-                                 warp_points_homography)
+from lfnet_core.homography import (homography_corner_error, homography_visibility,
+                                   warp_points_homography)
 from lfnet_core.matching import mutual_nearest_neighbours
 from lfnet_core.visualization import draw_matches, save_rgb
 

@@ -11,7 +11,7 @@ those of `homography_eval.correspondence_metrics`, with this projection and visi
 
 - Projection and visibility (release section 4.1): each keypoint k1 of image 1 is lifted with
   depth1 read at the rounded keypoint (nearest), moved with T_1to2 and projected with K
-  (`geometry.warp_pixels_rgbd`). It is visible when its depth is valid, it is in front of
+  (`rgbd_warp.warp_pixels_rgbd`). It is visible when its depth is valid, it is in front of
   camera 2, it lands inside image 2 (0 <= x <= W - 1, 0 <= y <= H - 1), and it is not
   occluded: depth2 at the projection (bilinear, nearest fallback) agrees with the projected
   depth within max(0.05 m, 0.03 * z) (`OCCLUSION_ABS_M`, `OCCLUSION_REL`: the thresholds
@@ -40,8 +40,8 @@ import numpy as np
 from lfnet_core.evaluation.features import FeatureExtractor, Features, to_grey_uint8
 from lfnet_core.evaluation.homography_eval import (correspondence_metrics, match_features,
                                                    save_match_png, summarise, THRESHOLDS)
-from lfnet_core.geometry import warp_pixels_rgbd
-from lfnet_core.transforms import relative_pose, rotation_angle
+from lfnet_core.rgbd_warp import warp_pixels_rgbd
+from lfnet_core.rigid_poses import relative_pose, rotation_angle
 from lfnet_core.vo import estimate_motion, keypoint_points, RansacConfig
 
 OCCLUSION_ABS_M = 0.05

@@ -17,8 +17,8 @@ from lfnet_core.evaluation.homography_eval import (estimate_homography,
                                                    load_homography_sequence)
 from lfnet_core.evaluation.rgbd_eval import evaluate_tum_sequence, pose_errors
 from lfnet_core.image_scaling import rescale_pixels
+from lfnet_core.rigid_poses import make_pose
 from lfnet_core.scenes import generate_sequence, write_tum
-from lfnet_core.transforms import make_pose
 
 # A mild homography: ~6 deg rotation, 0.9 scale, a shift and a little perspective.
 H_MILD = np.array([[0.895, -0.094, 30.0], [0.094, 0.895, 10.0], [1e-5, 2e-5, 1.0]])

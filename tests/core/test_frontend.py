@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from lfnet_core.frontend import Frame, FrameResult, Frontend, FrontendConfig
-from lfnet_core.geometry import backproject, project, sample_depth, transform_points
 from lfnet_core.inference import create_backend
+from lfnet_core.pinhole import backproject, project, sample_depth
+from lfnet_core.rigid_poses import invert_pose, rotation_angle, transform_points
 from lfnet_core.scenes import generate_sequence
-from lfnet_core.transforms import invert_pose, rotation_angle
 from lfnet_core.vo import RansacConfig
 
 WIDTH, HEIGHT = 320, 240

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lfnet_core import scenes
-from lfnet_core.transforms import invert_pose, pose_from_tum, relative_pose
+from lfnet_core.rigid_poses import invert_pose, pose_from_tum, relative_pose
 
 WIDTH, HEIGHT = 160, 120
 

@@ -13,8 +13,8 @@ import pytest
 
 from lfnet_core.frontend import Frame, Frontend, FrontendConfig
 from lfnet_core.inference import create_backend
+from lfnet_core.rigid_poses import invert_pose, rotation_angle
 from lfnet_core.scenes import generate_sequence
-from lfnet_core.transforms import invert_pose, rotation_angle
 
 WIDTH, HEIGHT = 160, 120
 MAX_STEP_ERROR_M = 0.05  # per tracked frame, against the true motion (160x120)

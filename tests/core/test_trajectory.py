@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lfnet_core import trajectory
-from lfnet_core.transforms import make_pose, quaternion_to_rotation
+from lfnet_core.rigid_poses import make_pose, quaternion_to_rotation
 
 
 def _rotation(axis, angle):

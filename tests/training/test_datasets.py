@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import default_collate
 
 from lfnet_core import scenes
-from lfnet_core.geometry import warp_depth_map
+from lfnet_core.rgbd_warp import warp_depth_map
 from training.datasets import (HomographyPairs, RECORD_KEYS, SyntheticPairs, TumPairs,
                                TumSequence)
 from training.datasets.visualize import draw_pair

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from lfnet_core.evaluation.features import make_extractor
-from lfnet_core.transforms import make_pose, relative_pose
+from lfnet_core.rigid_poses import make_pose, relative_pose
 from training.validate import epipolar_distances, fundamental_matrix, main, score_stereo
 
 

@@ -39,8 +39,9 @@ import cv2
 import numpy as np
 import torch
 
-from lfnet_core.geometry import in_image, sample_depth, warp_pixels_rgbd
-from lfnet_core.transforms import invert_pose, relative_pose
+from lfnet_core.pinhole import in_image, sample_depth
+from lfnet_core.rgbd_warp import warp_pixels_rgbd
+from lfnet_core.rigid_poses import invert_pose, relative_pose
 
 INVALID_XY = -1e4
 RECORD_KEYS = ('image0', 'image1', 'depth0', 'depth1', 'K0', 'K1', 'T_0to1', 'xy_0to1',

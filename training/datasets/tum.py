@@ -13,8 +13,9 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
-from lfnet_core.geometry import sample_depth, warp_pixels_rgbd
-from lfnet_core.transforms import relative_pose
+from lfnet_core.pinhole import sample_depth
+from lfnet_core.rgbd_warp import warp_pixels_rgbd
+from lfnet_core.rigid_poses import relative_pose
 from lfnet_core.tum import TumSequence
 from training.datasets.record import (build_rgbd_record, pixel_grid, raw_size, RgbdView,
                                       sample_augmentation, to_grey)
