@@ -14,7 +14,7 @@ def _source(spec: Dict[str, Any]) -> Dataset:
     if 'gap_range' in spec:
         spec['gap_range'] = tuple(spec['gap_range'])
     if kind == 'synthetic':
-        from lfnet_core.scenes import SensorEffects
+        from lfnet_core.sensor_effects import SensorEffects
         from training.datasets.synthetic import SyntheticPairs
         effects = spec.pop('effects', None)
         if effects == 'kinect_like':

@@ -10,6 +10,12 @@ import pytest
 
 from lfnet_core import scenes
 from lfnet_core.rigid_poses import invert_pose, pose_from_tum, relative_pose
+from lfnet_core.scene_geometry import frame_pose, make_scene, path_length, pose_at, \
+    surface_distance
+from lfnet_core.scene_render import default_intrinsics, render_frame
+from lfnet_core.scene_textures import BUILTIN_TEXTURES
+from lfnet_core.sensor_effects import apply_sensor_effects, SensorEffects
+from lfnet_core.tum import DEFAULT_DEPTH_FACTOR
 
 WIDTH, HEIGHT = 160, 120
 
@@ -48,9 +54,9 @@ def test_smoke_shapes_and_types(sequence):
 
 
 def test_default_intrinsics():
-    np.testing.assert_allclose(scenes.default_intrinsics(),
+    np.testing.assert_allclose(default_intrinsics(),
                                [[525, 0, 319.5], [0, 525, 239.5], [0, 0, 1]])
-    np.testing.assert_allclose(scenes.default_intrinsics(320, 240),
+    np.testing.assert_allclose(default_intrinsics(320, 240),
                                [[262.5, 0, 159.5], [0, 262.5, 119.5], [0, 0, 1]])
 
 
@@ -66,7 +72,7 @@ def test_deterministic_for_a_seed(sequence):
 def test_depth_is_exact_on_the_surfaces(sequence):
     for k in (0, 3):
         points = _backproject(sequence.depth[k], sequence.K, sequence.T_world_cam[k])
-        distance = scenes.surface_distance(sequence.scene, points)
+        distance = surface_distance(sequence.scene, points)
         assert distance.max() < 1e-4
 
 
@@ -92,9 +98,9 @@ def test_two_frames_are_consistent():
 
 
 def test_trajectory_motion_bounds_and_clearance():
-    scene = scenes.make_scene(seed=2)
-    frames = int(scenes.path_length(scene) / 0.4 * 30) + 2  # one whole loop
-    poses = np.array([scenes.frame_pose(scene, i) for i in range(frames)])
+    scene = make_scene(seed=2)
+    frames = int(path_length(scene) / 0.4 * 30) + 2  # one whole loop
+    poses = np.array([frame_pose(scene, i) for i in range(frames)])
     rotations = poses[:, :3, :3]
     np.testing.assert_allclose(rotations @ rotations.transpose(0, 2, 1),
                                np.broadcast_to(np.eye(3), rotations.shape), atol=1e-12)
@@ -102,13 +108,13 @@ def test_trajectory_motion_bounds_and_clearance():
     translation, rotation_deg = scenes.motion_per_frame(poses)
     assert 0.01 <= translation.min() and translation.max() <= 0.02
     assert rotation_deg.max() < 1.5
-    assert scenes.surface_distance(scene, poses[:, :3, 3]).min() >= 0.8
+    assert surface_distance(scene, poses[:, :3, 3]).min() >= 0.8
     # Inside the room, and the loop closes.
     assert (np.abs(poses[:, :2, 3]) < scene.room[:2] / 2).all()
-    np.testing.assert_allclose(scenes.pose_at(scene, scenes.path_length(scene)),
-                               scenes.pose_at(scene, 0.0), atol=1e-9)
+    np.testing.assert_allclose(pose_at(scene, path_length(scene)),
+                               pose_at(scene, 0.0), atol=1e-9)
     # Motion per frame scales with speed / fps.
-    fast = np.array([scenes.frame_pose(scene, i, fps=30.0, speed=0.8) for i in range(3)])
+    fast = np.array([frame_pose(scene, i, fps=30.0, speed=0.8) for i in range(3)])
     np.testing.assert_allclose(scenes.motion_per_frame(fast)[0], 2 * translation[:2], rtol=0.05)
 
 
@@ -127,8 +133,8 @@ def test_write_tum_round_trip(sequence, tmp_path):
         np.testing.assert_array_equal(rgb, sequence.rgb[k])
         raw = cv2.imread(str(out / depth_list[k][1]), cv2.IMREAD_UNCHANGED)
         assert raw.dtype == np.uint16
-        depth = raw / scenes.DEPTH_FACTOR
-        assert np.abs(depth - sequence.depth[k]).max() <= 0.5 / scenes.DEPTH_FACTOR + 1e-6
+        depth = raw / DEFAULT_DEPTH_FACTOR
+        assert np.abs(depth - sequence.depth[k]).max() <= 0.5 / DEFAULT_DEPTH_FACTOR + 1e-6
         assert gt[k][0] == stamp
         T = pose_from_tum(np.array(gt[k][1:], float))
         np.testing.assert_allclose(T, sequence.T_world_cam[k], atol=1e-6)
@@ -146,8 +152,8 @@ def test_write_tum_round_trip(sequence, tmp_path):
 
 
 def test_sensor_effects_change_output_and_are_seeded(sequence):
-    assert not scenes.SensorEffects().enabled
-    effects = scenes.SensorEffects.kinect_like()
+    assert not SensorEffects().enabled
+    effects = SensorEffects.kinect_like()
     assert effects.enabled
     with pytest.raises(dataclasses.FrozenInstanceError):
         effects.depth_noise = 0.0
@@ -164,15 +170,15 @@ def test_sensor_effects_change_output_and_are_seeded(sequence):
     clean = sequence.depth[:2]
     valid = noisy.depth > 0
     assert np.abs(noisy.depth - clean)[valid].mean() < 0.05
-    only_noise = scenes.SensorEffects(depth_noise=0.01)
-    rgb, depth = scenes.apply_sensor_effects(sequence.rgb[0], clean[0], only_noise,
-                                             np.random.default_rng(0))
+    only_noise = SensorEffects(depth_noise=0.01)
+    rgb, depth = apply_sensor_effects(sequence.rgb[0], clean[0], only_noise,
+                                      np.random.default_rng(0))
     np.testing.assert_array_equal(rgb, sequence.rgb[0])
     ratio = np.std((depth - clean[0]) / clean[0] ** 2)
     assert ratio == pytest.approx(0.01, rel=0.1)
-    holes = scenes.SensorEffects(depth_holes=6.0, hole_radius=0.08)
-    _, depth = scenes.apply_sensor_effects(sequence.rgb[0], clean[0], holes,
-                                           np.random.default_rng(1))
+    holes = SensorEffects(depth_holes=6.0, hole_radius=0.08)
+    _, depth = apply_sensor_effects(sequence.rgb[0], clean[0], holes,
+                                    np.random.default_rng(1))
     assert 0 < (depth == 0).mean() < 0.6
 
 
@@ -181,17 +187,17 @@ def test_texture_dir_and_missing_dir(tmp_path):
     image = cv2.resize(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), (128, 96),
                        interpolation=cv2.INTER_NEAREST)
     cv2.imwrite(str(tmp_path / 'extra.png'), image)
-    scene = scenes.make_scene(seed=0, texture_dir=str(tmp_path))
+    scene = make_scene(seed=0, texture_dir=str(tmp_path))
     assert 'extra.png' in scene.atlas.names
-    assert len(scene.atlas.names) == len(scenes.BUILTIN_TEXTURES) + 1
+    assert len(scene.atlas.names) == len(BUILTIN_TEXTURES) + 1
     with pytest.warns(UserWarning):
-        scene = scenes.make_scene(seed=0, texture_dir=str(tmp_path / 'missing'))
-    assert len(scene.atlas.names) == len(scenes.BUILTIN_TEXTURES)
+        scene = make_scene(seed=0, texture_dir=str(tmp_path / 'missing'))
+    assert len(scene.atlas.names) == len(BUILTIN_TEXTURES)
 
 
 def test_render_frame_matches_sequence(sequence):
-    rgb, depth = scenes.render_frame(sequence.scene, sequence.T_world_cam[2], sequence.K,
-                                     WIDTH, HEIGHT)
+    rgb, depth = render_frame(sequence.scene, sequence.T_world_cam[2], sequence.K,
+                              WIDTH, HEIGHT)
     np.testing.assert_array_equal(rgb, sequence.rgb[2])
     np.testing.assert_array_equal(depth, sequence.depth[2])
     assert np.allclose(invert_pose(sequence.T_world_cam[2]) @ sequence.T_world_cam[2], np.eye(4))
@@ -213,6 +219,6 @@ def test_bad_arguments_raise():
         scenes.generate_sequence(num_frames=0, width=WIDTH, height=HEIGHT)
     with pytest.raises(ValueError):
         scenes.generate_pair(width=0, height=HEIGHT)
-    scene = scenes.make_scene(seed=0)
+    scene = make_scene(seed=0)
     with pytest.raises(ValueError):
-        scenes.render_frame(scene, np.eye(3), None, WIDTH, HEIGHT)
+        render_frame(scene, np.eye(3), None, WIDTH, HEIGHT)

@@ -13,6 +13,7 @@ from torch.utils.data import default_collate
 
 from lfnet_core import scenes
 from lfnet_core.rgbd_warp import warp_depth_map
+from lfnet_core.scene_render import default_intrinsics
 from training.datasets import (HomographyPairs, RECORD_KEYS, SyntheticPairs, TumPairs,
                                TumSequence)
 from training.datasets.visualize import draw_pair
@@ -238,7 +239,7 @@ def test_homography_matches_opencv(homography):
 def test_tum_sequence_reads_write_tum(tum_dir):
     seq = TumSequence(tum_dir)
     assert len(seq) == 5
-    np.testing.assert_allclose(seq.K, scenes.default_intrinsics(160, 120))
+    np.testing.assert_allclose(seq.K, default_intrinsics(160, 120))
     frame = seq[2]
     assert frame.rgb.shape == (120, 160, 3) and frame.depth.dtype == np.float32
     assert frame.depth.max() > 0.5 and frame.T_world_cam.shape == (4, 4)

@@ -1,6 +1,6 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Endless synthetic RGB-D training pairs rendered from `lfnet_core.scenes` rooms.
+"""Endless synthetic RGB-D training pairs rendered from `lfnet_core.scene_geometry` rooms.
 
 ``python -m training.datasets.synthetic OUT.png`` draws one pair with correspondences.
 """
@@ -12,7 +12,9 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 from torch.utils.data import Dataset
 
-from lfnet_core.scenes import frame_pose, make_scene, render_frame, Scene, SensorEffects
+from lfnet_core.scene_geometry import frame_pose, make_scene, Scene
+from lfnet_core.scene_render import render_frame
+from lfnet_core.sensor_effects import SensorEffects
 from training.datasets.record import (build_rgbd_record, raw_size, RgbdView,
                                       sample_augmentation, to_grey)
 
