@@ -60,7 +60,7 @@ setup(
         'console_scripts': [
             'lfnet-extract = lfnet_core.cli.extract:main',
             'lfnet-export = lfnet_core.export:main',
-            'lfnet-build-engine = lfnet_core.engine:main',
+            'lfnet-build-engine = lfnet_core.tensorrt.cli:main',
             'lfnet-demo = lfnet_ros.demo:main',
             'lfnet-bag-from-tum = lfnet_ros.bag_from_tum:main',
             'lfnet-bag-play = lfnet_ros.bag_play:main',

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """A wheel built from the project ships the code plus what colcon/ament expect in share/."""
 
+import ast
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -47,3 +49,17 @@ def test_wheel_contents(tmp_path):
         assert f'lfnet_core/weights/{weights.name}' in names
     for script in ('lfnet-extract', 'lfnet-export', 'lfnet-demo', 'lfnet-scenes'):
         assert f'{script} = ' in entry_points
+
+
+def test_console_scripts_name_existing_functions():
+    """Every console_scripts target in setup.py is a module-level function of a project module."""
+    scripts = re.findall(r"'([\w-]+) = ([\w.]+):(\w+)'", (REPO_ROOT / 'setup.py').read_text())
+    assert len(scripts) >= 10, scripts
+    for script, module, function in scripts:
+        path = REPO_ROOT.joinpath(*module.split('.'))
+        source = path.with_suffix('.py') if path.with_suffix('.py').is_file() \
+            else path / '__init__.py'
+        assert source.is_file(), f'{script}: no module {module}'
+        tree = ast.parse(source.read_text(), str(source))
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        assert function in defined, f'{script}: {module} defines no {function}()'

@@ -1,6 +1,6 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Tests for the TensorRT engine builder/cache (`lfnet_core.engine`) and the GPU backends.
+"""Tests for the TensorRT engine builder/cache (`lfnet_core.tensorrt`) and the GPU backends.
 
 Nothing here fakes TensorRT, ONNX Runtime or a GPU. Without TensorRT (every machine these tests
 were written on) they cover the CLI's exit and the backend's refusal when TensorRT is really
@@ -23,13 +23,15 @@ import numpy as np
 import pytest
 import skimage.data
 
-from lfnet_core import engine
-from lfnet_core.engine import (EngineCache, EngineCacheError, EngineEnvironment, EngineRecord,
-                               ShapeProfile)
 from lfnet_core.export import keypoint_agreement, model_fingerprint
-from lfnet_core.inference import _tensorrt_engines, BackendUnavailableError, create_backend
+from lfnet_core.inference import BackendUnavailableError, create_backend
 from lfnet_core.inference import prepare_image, select_top_k
+from lfnet_core.inference.factory import find_tensorrt_engines
 from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
+from lfnet_core.tensorrt import builder, cli, engine_cache, environment, shape_profile
+from lfnet_core.tensorrt.engine_cache import EngineCache, EngineCacheError, EngineRecord
+from lfnet_core.tensorrt.environment import EngineEnvironment
+from lfnet_core.tensorrt.shape_profile import ShapeProfile
 from model_helpers import randomised_model, shared_export
 
 ENV = EngineEnvironment('10.15.1', 'NVIDIA GeForce RTX 4090')
@@ -88,7 +90,7 @@ def _store(folder: Path, name: str, record: EngineRecord) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     path.write_bytes(b'not a real plan')
-    engine.record_path(path).write_text(record.to_json())
+    engine_cache.record_path(path).write_text(record.to_json())
     return path
 
 
@@ -97,9 +99,9 @@ def _cache_model(cache: EngineCache, paths, env: EngineEnvironment = ENV,
     """Store records (with stand-in plan bytes) for both graphs of an export, as a build would."""
     stored = {}
     for graph, onnx_path in (('dense', paths.dense), ('describe', paths.describe)):
-        info = engine.onnx_info(onnx_path)
-        record = engine.new_record(info, env, precision, ShapeProfile.fixed((480, 640)))
-        stored[graph] = engine._save_engine(cache, record, f'plan-{graph}'.encode())
+        info = builder.onnx_info(onnx_path)
+        record = builder.new_record(info, env, precision, ShapeProfile.fixed((480, 640)))
+        stored[graph] = cli.save_engine(cache, record, f'plan-{graph}'.encode())
     return stored
 
 
@@ -109,9 +111,9 @@ def _cache_model(cache: EngineCache, paths, env: EngineEnvironment = ENV,
 @without_tensorrt
 def test_cli_without_tensorrt_exits_at_once(capsys, tmp_path):
     start = time.perf_counter()
-    code = engine.main([str(tmp_path / 'missing.onnx'), '--fp16', '--shape', '480x640'])
+    code = cli.main([str(tmp_path / 'missing.onnx'), '--fp16', '--shape', '480x640'])
     assert time.perf_counter() - start < 2.0
-    assert code == engine.EXIT_NO_TENSORRT == 2
+    assert code == environment.EXIT_NO_TENSORRT == 2
     err = capsys.readouterr().err
     assert 'TensorRT is not installed' in err and 'pypi.nvidia.com' in err and 'JetPack' in err
     assert 'missing.onnx' not in err  # nothing else was looked at
@@ -122,7 +124,7 @@ def test_cli_without_tensorrt_in_a_fresh_interpreter():
     """Importing the module and exiting costs < 2 s and never imports torch."""
     code = ('import sys, time\n'
             'start = time.perf_counter()\n'
-            'from lfnet_core.engine import main\n'
+            'from lfnet_core.tensorrt.cli import main\n'
             "code = main(['lfnet_dense.onnx'])\n"
             "print(time.perf_counter() - start, 'torch' in sys.modules)\n"
             'sys.exit(code)\n')
@@ -138,7 +140,7 @@ def test_cli_without_tensorrt_in_a_fresh_interpreter():
 def test_cli_help_works_without_tensorrt(capsys):
     """--help never imports TensorRT (so it works with or without it)."""
     with pytest.raises(SystemExit) as info:
-        engine.main(['--help'])
+        cli.main(['--help'])
     assert info.value.code == 0
     out = capsys.readouterr().out
     for flag in ('--fp16', '--shape', '--min', '--opt', '--max', '--max-keypoints', '--workspace',
@@ -174,9 +176,9 @@ def test_auto_falls_back_to_onnxruntime_cpu(exported, caplog, tmp_path):
 def test_cache_without_engines_never_builds(exported, tmp_path, monkeypatch):
     """The backend only looks engines up; a missing one is an error naming lfnet-build-engine."""
     _, paths, weights = exported
-    monkeypatch.setattr(engine, 'build_engine', lambda *a, **k: pytest.fail('built an engine'))
+    monkeypatch.setattr(builder, 'build_engine', lambda *a, **k: pytest.fail('built an engine'))
     with pytest.raises(BackendUnavailableError, match='no TensorRT engine in') as info:
-        _tensorrt_engines(ENV, weights, paths.dense.parent, None, None, tmp_path)
+        find_tensorrt_engines(ENV, weights, paths.dense.parent, None, None, tmp_path)
     assert 'lfnet-build-engine' in str(info.value) and ENV.gpu in str(info.value)
     assert not list(tmp_path.iterdir())
 
@@ -184,10 +186,10 @@ def test_cache_without_engines_never_builds(exported, tmp_path, monkeypatch):
 def test_cached_engines_are_found_for_this_model(exported, tmp_path):
     _, paths, weights = exported
     stored = _cache_model(EngineCache(tmp_path), paths)
-    dense, describe = _tensorrt_engines(ENV, weights, paths.dense.parent, None, None, tmp_path)
+    dense, describe = find_tensorrt_engines(ENV, weights, paths.dense.parent, None, None, tmp_path)
     assert (dense, describe) == (stored['dense'], stored['describe'])
-    assert engine.load_record(dense, ENV).graph == 'dense'
-    assert engine.load_record(describe, ENV).graph == 'describe'
+    assert engine_cache.load_record(dense, ENV).graph == 'dense'
+    assert engine_cache.load_record(describe, ENV).graph == 'describe'
 
 
 @pytest.mark.parametrize('env, field', [
@@ -197,7 +199,7 @@ def test_cached_engines_for_another_environment_are_never_loaded(exported, tmp_p
     _, paths, weights = exported
     _cache_model(EngineCache(tmp_path), paths)
     with pytest.raises(BackendUnavailableError, match='no TensorRT engine in') as info:
-        _tensorrt_engines(env, weights, paths.dense.parent, None, None, tmp_path)
+        find_tensorrt_engines(env, weights, paths.dense.parent, None, None, tmp_path)
     assert 'refused' in str(info.value) and field in str(info.value)
 
 
@@ -207,7 +209,7 @@ def test_cached_engines_of_another_model_are_never_loaded(exported, tmp_path):
     cache.store(_record(graph='dense'), b'plan')  # onnx_sha256 'aaa…': another ONNX file
     cache.store(_record(graph='describe', onnx_sha256='b' * 64), b'plan')
     with pytest.raises(BackendUnavailableError, match='no TensorRT engine in') as info:
-        _tensorrt_engines(ENV, weights, paths.dense.parent, None, None, tmp_path)
+        find_tensorrt_engines(ENV, weights, paths.dense.parent, None, None, tmp_path)
     assert 'refused' not in str(info.value)  # not even considered
 
 
@@ -216,12 +218,12 @@ def test_damaged_cached_engine_is_not_loaded(exported, tmp_path):
     stored = _cache_model(EngineCache(tmp_path), paths)
     stored['describe'].write_bytes(b'plan-desc')  # truncated
     with pytest.raises(BackendUnavailableError, match='corrupt'):
-        _tensorrt_engines(ENV, weights, paths.dense.parent, None, None, tmp_path)
+        find_tensorrt_engines(ENV, weights, paths.dense.parent, None, None, tmp_path)
 
 
 def test_engine_path_is_checked(exported, tmp_path, caplog):
     model, paths, weights = exported
-    dense_sha = engine.file_sha256(paths.dense)
+    dense_sha = engine_cache.file_sha256(paths.dense)
     fingerprint = model_fingerprint(model)
     folder = tmp_path / 'engines'
 
@@ -229,7 +231,7 @@ def test_engine_path_is_checked(exported, tmp_path, caplog):
         options = {'weights': None, 'onnx_dir': None, 'cache_dir': None,
                    'engine_path': folder, 'engine_cache_dir': tmp_path / 'cache'}
         options.update(kwargs)
-        return _tensorrt_engines(ENV, **options)
+        return find_tensorrt_engines(ENV, **options)
 
     _store(folder, 'lfnet_dense.engine', _record(onnx_sha256=dense_sha, gpu='Tesla T4'))
     _store(folder, 'lfnet_describe.engine', _record(graph='describe'))
@@ -265,7 +267,7 @@ def test_record_json_round_trip_and_key():
     again = EngineRecord.from_json(record.to_json())
     assert again == record and again.lfnet_config == record.lfnet_config
     assert again.key() == record.key() and len(record.key()) == 32
-    assert set(json.loads(record.to_json())) >= set(engine.KEY_FIELDS)
+    assert set(json.loads(record.to_json())) >= set(engine_cache.KEY_FIELDS)
     # Only the key fields make the key.
     assert _record(built_at='2027-01-01', build_seconds=1.0, onnx_file='x.onnx').key() == \
         record.key()
@@ -290,21 +292,23 @@ def test_mismatching_engine_is_refused(tmp_path, field, value):
     path = _store(tmp_path, 'model.engine', _record(**{field: value}))
     expected = _record()
     with pytest.raises(EngineCacheError) as info:
-        engine.load_record(path, ENV, expected.onnx_sha256, expected.precision, expected.profile)
+        engine_cache.load_record(path, ENV, expected.onnx_sha256, expected.precision,
+                                 expected.profile)
     message = str(info.value)
     assert str(path) in message and field in message and repr(value) in message
     assert 'lfnet-build-engine' in message
-    assert engine.load_record(_store(tmp_path, 'ok.engine', expected), ENV, expected.onnx_sha256,
-                              expected.precision, expected.profile) == expected
+    assert engine_cache.load_record(_store(tmp_path, 'ok.engine', expected), ENV,
+                                    expected.onnx_sha256, expected.precision,
+                                    expected.profile) == expected
 
 
 def test_engine_without_record_is_refused(tmp_path):
     path = tmp_path / 'lone.engine'
     path.write_bytes(b'plan')
     with pytest.raises(EngineCacheError, match='no lone.json beside it'):
-        engine.load_record(path, ENV)
+        engine_cache.load_record(path, ENV)
     with pytest.raises(EngineCacheError, match='engine not found'):
-        engine.load_record(tmp_path / 'none.engine', ENV)
+        engine_cache.load_record(tmp_path / 'none.engine', ENV)
 
 
 def test_cache_store_and_find(tmp_path):
@@ -315,7 +319,7 @@ def test_cache_store_and_find(tmp_path):
     for record in (old, new, stale):
         path = cache.store(record, b'plan-' + record.precision.encode())
         assert path == tmp_path / 'cache' / f'{record.key()}.engine'
-        assert engine.record_path(path).is_file()
+        assert engine_cache.record_path(path).is_file()
     assert cache.find('a' * 64, ENV) == cache.path_for(new)  # newest that fits
     assert cache.find('a' * 64, ENV, 'fp32') == cache.path_for(old)
     with pytest.raises(EngineCacheError) as info:
@@ -328,16 +332,16 @@ def test_cache_store_and_find(tmp_path):
 
 def test_onnx_info_and_new_record(exported):
     model, paths, _ = exported
-    dense, describe = engine.onnx_info(paths.dense), engine.onnx_info(paths.describe)
+    dense, describe = builder.onnx_info(paths.dense), builder.onnx_info(paths.describe)
     assert (dense.graph, describe.graph) == ('dense', 'describe')
-    assert dense.sha256 == engine.file_sha256(paths.dense) != describe.sha256
+    assert dense.sha256 == engine_cache.file_sha256(paths.dense) != describe.sha256
     assert dense.lfnet_config == json.loads(json.dumps(model.config.to_dict()))
     assert dense.fixed_hw is None
     assert dense.min_side == 2 * model.config.detector.border + 1
-    record = engine.new_record(dense, ENV, 'fp16', engine.default_profile(dense.min_side))
+    record = builder.new_record(dense, ENV, 'fp16', shape_profile.default_profile(dense.min_side))
     assert record.onnx_file == 'lfnet_dense.onnx' and record.gpu == ENV.gpu
     with pytest.raises(ValueError, match='precision'):
-        engine.new_record(dense, ENV, 'int8', engine.default_profile(dense.min_side))
+        builder.new_record(dense, ENV, 'int8', shape_profile.default_profile(dense.min_side))
 
 
 @pytest.mark.parametrize('field, value', [
@@ -357,7 +361,8 @@ def test_cache_refuses_damaged_engines(tmp_path):
     cache = EngineCache(tmp_path)
     old = cache.store(_record(precision='fp32', built_at='2026-01-01T00:00:00+0000'), b'old plan')
     new = cache.store(_record(built_at='2026-06-01T00:00:00+0000'), b'new plan')
-    assert engine.load_record(new, ENV).engine_sha256 == engine.bytes_sha256(b'new plan')
+    assert engine_cache.load_record(new, ENV).engine_sha256 == \
+        engine_cache.bytes_sha256(b'new plan')
     assert cache.find('a' * 64, ENV) == new
     new.write_bytes(b'new pla')  # truncated
     assert cache.find('a' * 64, ENV) == old  # the intact one, not the damaged newer one
@@ -406,13 +411,13 @@ def test_profile_input_shapes():
 
 def test_profile_from_arguments(exported):
     _, paths, _ = exported
-    info = engine.onnx_info(paths.dense)
-    parser = engine._parser()
+    info = builder.onnx_info(paths.dense)
+    parser = cli.argument_parser()
 
     def profile(*argv):
-        return engine._profile_from_args(parser.parse_args(['m.onnx', *argv]), info)
+        return cli.profile_from_args(parser.parse_args(['m.onnx', *argv]), info)
 
-    assert profile() == engine.default_profile(info.min_side)
+    assert profile() == shape_profile.default_profile(info.min_side)
     assert profile('--shape', '480x640', '--max-keypoints', '2000').text() == \
         '480x640:480x640:480x640/1:1000:2000'
     assert profile('--min', '240x320', '--opt', '480x640', '--max', '720x1280').max_hw == \
@@ -425,19 +430,19 @@ def test_profile_from_arguments(exported):
         profile('--shape', '16x16')
     with pytest.raises(SystemExit):
         parser.parse_args(['m.onnx', '--shape', '480by640'])
-    fixed = engine.OnnxInfo(info.path, info.sha256, 'dense', info.lfnet_config, '', (240, 320))
-    assert engine._profile_from_args(parser.parse_args(['m.onnx']), fixed).max_hw == (240, 320)
+    fixed = builder.OnnxInfo(info.path, info.sha256, 'dense', info.lfnet_config, '', (240, 320))
+    assert cli.profile_from_args(parser.parse_args(['m.onnx']), fixed).max_hw == (240, 320)
     with pytest.raises(ValueError, match='fixed 240x320'):
-        engine._profile_from_args(parser.parse_args(['m.onnx', '--shape', '480x640']), fixed)
+        cli.profile_from_args(parser.parse_args(['m.onnx', '--shape', '480x640']), fixed)
 
 
 def test_cli_files_and_out_targets(exported, tmp_path):
     _, paths, _ = exported
-    parser = engine._parser()
+    parser = cli.argument_parser()
     folder = paths.dense.parent
 
     def files(*argv):
-        return engine._build_files(parser.parse_args(list(argv)))
+        return cli.onnx_files_to_build(parser.parse_args(list(argv)))
 
     assert files(str(folder)) == [paths.dense, paths.describe]
     assert files(str(paths.dense), '--out', str(tmp_path / 'd.engine')) == [paths.dense]
@@ -447,10 +452,10 @@ def test_cli_files_and_out_targets(exported, tmp_path):
         files(str(tmp_path))
     with pytest.raises(FileNotFoundError, match='ONNX model not found'):
         files(str(tmp_path / 'none.onnx'))
-    assert engine._out_target(None, paths.dense, 1) is None
-    assert engine._out_target(tmp_path / 'x.engine', paths.dense, 1) == tmp_path / 'x.engine'
-    assert engine._out_target(tmp_path, paths.dense, 1) == tmp_path / 'lfnet_dense.engine'
-    assert engine._out_target(str(tmp_path / 'new'), paths.describe, 2) == \
+    assert cli.out_target(None, paths.dense, 1) is None
+    assert cli.out_target(tmp_path / 'x.engine', paths.dense, 1) == tmp_path / 'x.engine'
+    assert cli.out_target(tmp_path, paths.dense, 1) == tmp_path / 'lfnet_dense.engine'
+    assert cli.out_target(str(tmp_path / 'new'), paths.describe, 2) == \
         tmp_path / 'new' / 'lfnet_describe.engine'
     args = parser.parse_args(['m.onnx', '--fp16', '--workspace', '512', '--timing-cache', 't',
                               '--cache-dir', 'c', '--verbose'])
@@ -458,38 +463,38 @@ def test_cli_files_and_out_targets(exported, tmp_path):
         (True, 512, 't', 'c', True)
     defaults = parser.parse_args(['m.onnx'])
     assert (defaults.fp16, defaults.workspace, defaults.max_keypoints) == \
-        (False, engine.DEFAULT_WORKSPACE_MIB, engine.DEFAULT_MAX_KEYPOINTS)
+        (False, builder.DEFAULT_WORKSPACE_MIB, shape_profile.DEFAULT_MAX_KEYPOINTS)
 
 
 def test_saved_builds_fill_the_cache_and_the_out_folder(exported, tmp_path, capsys):
     """What the CLI writes after each build, with stand-in plan bytes (no TensorRT involved)."""
     _, paths, _ = exported
-    parser = engine._parser()
+    parser = cli.argument_parser()
     out, cache = tmp_path / 'engines', EngineCache(tmp_path / 'cache')
     args = parser.parse_args([str(paths.dense.parent), '--fp16', '--min', '64x64', '--opt',
                               '240x320', '--max', '480x640', '--max-keypoints', '2000', '--out',
                               str(out)])
-    files = engine._build_files(args)
+    files = cli.onnx_files_to_build(args)
     for path in files:
-        info = engine.onnx_info(path)
-        profile = engine._profile_from_args(args, info)
-        record = engine.new_record(info, ENV, 'fp16', profile, 3.0)
-        engine._save_engine(cache, record, f'PLAN {path.stem}'.encode(),
-                            engine._out_target(args.out, path, len(files)))
-    dense, describe = engine.engine_pair(out)
+        info = builder.onnx_info(path)
+        profile = cli.profile_from_args(args, info)
+        record = builder.new_record(info, ENV, 'fp16', profile, 3.0)
+        cli.save_engine(cache, record, f'PLAN {path.stem}'.encode(),
+                        cli.out_target(args.out, path, len(files)))
+    dense, describe = engine_cache.engine_pair(out)
     assert dense.read_bytes() == b'PLAN lfnet_dense'
-    found = engine.ensure_engines({'dense': paths.dense, 'describe': paths.describe}, cache, ENV,
-                                  precision='fp16')
+    found = builder.ensure_engines({'dense': paths.dense, 'describe': paths.describe}, cache, ENV,
+                                   precision='fp16')
     for graph, copy in (('dense', dense), ('describe', describe)):
-        record = engine.load_record(found[graph], ENV,
-                                    engine.file_sha256(getattr(paths, graph)), 'fp16',
-                                    '64x64:240x320:480x640/1:1000:2000')
-        assert record.graph == graph and record.engine_sha256 == engine.bytes_sha256(
+        record = engine_cache.load_record(found[graph], ENV,
+                                          engine_cache.file_sha256(getattr(paths, graph)),
+                                          'fp16', '64x64:240x320:480x640/1:1000:2000')
+        assert record.graph == graph and record.engine_sha256 == engine_cache.bytes_sha256(
             copy.read_bytes())
-        assert engine.load_record(copy, ENV) == record
+        assert engine_cache.load_record(copy, ENV) == record
         assert found[graph].read_bytes() == copy.read_bytes()
     with pytest.raises(EngineCacheError, match='no fp32'):
-        engine.ensure_engines({'dense': paths.dense}, cache, ENV, precision='fp32')
+        builder.ensure_engines({'dense': paths.dense}, cache, ENV, precision='fp32')
     assert 'copied to' in capsys.readouterr().out
     assert not list(cache.root.glob('*.tmp*')) and not list(out.glob('*.tmp*'))
 
@@ -543,9 +548,9 @@ def built(exported, tmp_path_factory):
     _, paths, _ = exported
     base = tmp_path_factory.mktemp('tensorrt')
     out, cache, timing = base / 'engines', EngineCache(base / 'cache'), base / 'timing.cache'
-    code = engine.main([str(paths.dense.parent), '--min', '64x64', '--opt', '512x512', '--max',
-                        '512x512', '--max-keypoints', '1000', '--cache-dir', str(cache.root),
-                        '--timing-cache', str(timing), '--out', str(out)])
+    code = cli.main([str(paths.dense.parent), '--min', '64x64', '--opt', '512x512', '--max',
+                     '512x512', '--max-keypoints', '1000', '--cache-dir', str(cache.root),
+                     '--timing-cache', str(timing), '--out', str(out)])
     assert code == 0, 'lfnet-build-engine failed (its stderr is in the captured output)'
     return trt, out, cache, timing
 
@@ -555,14 +560,14 @@ def test_cli_builds_engines_with_tensorrt(exported, built):
     trt, out, cache, timing = built
     env = EngineEnvironment.detect()
     assert env.tensorrt_version == str(trt.__version__) and env.gpu
-    dense, describe = engine.engine_pair(out)
+    dense, describe = engine_cache.engine_pair(out)
     for graph, path, onnx_path in (('dense', dense, paths.dense),
                                    ('describe', describe, paths.describe)):
-        record = engine.load_record(path, env, engine.file_sha256(onnx_path), 'fp32',
-                                    BUILT_PROFILE)
+        record = engine_cache.load_record(path, env, engine_cache.file_sha256(onnx_path),
+                                          'fp32', BUILT_PROFILE)
         assert record.graph == graph and record.build_seconds > 0
-    found = engine.ensure_engines({'dense': paths.dense, 'describe': paths.describe}, cache, env,
-                                  precision='fp32')
+    found = builder.ensure_engines({'dense': paths.dense, 'describe': paths.describe}, cache, env,
+                                   precision='fp32')
     assert found['dense'].read_bytes() == dense.read_bytes()
     assert found['describe'].read_bytes() == describe.read_bytes()
     assert timing.stat().st_size > 0
@@ -581,14 +586,14 @@ def test_ensure_engines_builds_only_when_asked(exported, built, tmp_path):
     graphs = {'dense': paths.dense, 'describe': paths.describe}
     cache = EngineCache(tmp_path)
     with pytest.raises(EngineCacheError, match='lfnet-build-engine'):
-        engine.ensure_engines(graphs, cache)
+        builder.ensure_engines(graphs, cache)
     assert not list(tmp_path.iterdir())
     profile = ShapeProfile((64, 64), (256, 256), (256, 256), 1, 500, 1000)
-    first = engine.ensure_engines(graphs, cache, build=True, profile=profile,
-                                  timing_cache=timing)
-    assert engine.load_record(first['describe'], EngineEnvironment.detect()).profile == \
+    first = builder.ensure_engines(graphs, cache, build=True, profile=profile,
+                                   timing_cache=timing)
+    assert engine_cache.load_record(first['describe'], EngineEnvironment.detect()).profile == \
         profile.text()
-    assert engine.ensure_engines(graphs, cache) == first  # found, not rebuilt
+    assert builder.ensure_engines(graphs, cache) == first  # found, not rebuilt
 
 
 def test_tensorrt_without_gpu(tmp_path, capsys):
@@ -598,8 +603,8 @@ def test_tensorrt_without_gpu(tmp_path, capsys):
         pytest.skip('checks a machine without a CUDA GPU; this one has one')
     with pytest.raises(BackendUnavailableError, match='no CUDA GPU'):
         create_backend('tensorrt', engine_cache_dir=tmp_path)
-    if not engine.gpu_name():
-        assert engine.main([str(tmp_path / 'lfnet_dense.onnx')]) == engine.EXIT_NO_TENSORRT
+    if not environment.gpu_name():
+        assert cli.main([str(tmp_path / 'lfnet_dense.onnx')]) == environment.EXIT_NO_TENSORRT
         assert 'no CUDA GPU found' in capsys.readouterr().err
 
 

@@ -14,9 +14,10 @@ import sys
 
 import pytest
 
-from lfnet_core import engine
-from lfnet_core.engine import EngineCache, EngineCacheError, EngineEnvironment, EngineRecord
 from lfnet_core.inference import BackendUnavailableError, create_backend
+from lfnet_core.tensorrt import engine_cache
+from lfnet_core.tensorrt.engine_cache import EngineCache, EngineCacheError, EngineRecord
+from lfnet_core.tensorrt.environment import EngineEnvironment
 from model_helpers import randomised_model, shared_export
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +56,7 @@ def test_damaged_onnx_names_the_file(exported, tmp_path, which, damage):
 def _record(plan: bytes, **changes) -> EngineRecord:
     fields = {'onnx_sha256': 'a' * 64, 'tensorrt_version': ENV.tensorrt_version, 'gpu': ENV.gpu,
               'precision': 'fp32', 'profile': '33x33:480x640:1088x1920/1:1000:4096',
-              'engine_sha256': engine.bytes_sha256(plan)}
+              'engine_sha256': engine_cache.bytes_sha256(plan)}
     fields.update(changes)
     return EngineRecord(**fields)
 
@@ -65,10 +66,10 @@ def test_damaged_engine_is_refused_by_name(tmp_path, damage):
     plan = b'serialized plan bytes ' * 100
     cache = EngineCache(tmp_path / 'cache')
     path = cache.store(_record(plan), plan)
-    assert engine.load_record(path, ENV).engine_sha256 == engine.bytes_sha256(plan)
+    assert engine_cache.load_record(path, ENV).engine_sha256 == engine_cache.bytes_sha256(plan)
     path.write_bytes({'truncated': plan[:100], 'garbage': b'x' * len(plan), 'empty': b''}[damage])
     with pytest.raises(EngineCacheError) as info:
-        engine.load_record(path, ENV)
+        engine_cache.load_record(path, ENV)
     assert str(path) in str(info.value) and 'corrupt' in str(info.value)
     with pytest.raises(EngineCacheError, match='refused.*corrupt'):
         cache.find('a' * 64, ENV)  # the cache never hands out a damaged engine
@@ -80,14 +81,14 @@ def test_engine_record_beside_another_engine_is_refused(tmp_path):
     path = EngineCache(tmp_path).store(_record(ours), ours)
     path.write_bytes(theirs)
     with pytest.raises(EngineCacheError, match='corrupt'):
-        engine.load_record(path, ENV)
+        engine_cache.load_record(path, ENV)
 
 
 def test_records_without_engine_hash_still_load(tmp_path):
     path = tmp_path / 'old.engine'  # written before records carried the plan's hash
     path.write_bytes(b'p')
-    engine.record_path(path).write_text(_record(b'p', engine_sha256='').to_json())
-    assert engine.load_record(path, ENV).engine_sha256 == ''
+    engine_cache.record_path(path).write_text(_record(b'p', engine_sha256='').to_json())
+    assert engine_cache.load_record(path, ENV).engine_sha256 == ''
 
 
 def test_onnx_export_writes_only_into_the_cache_folder(tmp_path):

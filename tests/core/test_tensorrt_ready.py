@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The exported ONNX graphs stay inside what TensorRT's ONNX parser builds without plugins.
 
-Checked against `lfnet_core.tensorrt_ops` (TensorRT 10.15's operator matrix): every operator is
+Checked against `lfnet_core.tensorrt.ops` (TensorRT 10.15's operator matrix): every operator is
 listed, in the default domain, with the listed restrictions met; every tensor has a supported type;
 every dynamic dimension is H, W or N (or an expression of them), within the export's ranges.
 This needs no GPU and no TensorRT; it does not prove that TensorRT builds the engine.
@@ -14,7 +14,8 @@ import onnx
 from onnx import helper
 import pytest
 
-from lfnet_core import engine, export, tensorrt_ops
+from lfnet_core import export
+from lfnet_core.tensorrt import ops as tensorrt_ops, shape_profile
 from model_helpers import randomised_model, shared_export
 
 SYMBOLS = {'height', 'width', 'num_keypoints'}
@@ -125,13 +126,12 @@ def test_intermediate_shapes_depend_only_on_h_w_n(graphs):
 
 
 def test_engine_profiles_stay_inside_the_export_ranges():
-    assert engine.MAX_SIDE == export.MAX_SIDE and engine.MAX_KEYPOINTS == export.MAX_KEYPOINTS
     min_side = 2 * randomised_model(0).config.detector.border + 1
-    profile = engine.default_profile(min_side)
+    profile = shape_profile.default_profile(min_side)
     profile.check_min_side(min_side)
     assert min(profile.min_hw) >= min_side and max(profile.max_hw) <= export.MAX_SIDE
     assert 1 <= profile.min_keypoints and profile.max_keypoints <= export.MAX_KEYPOINTS
     with pytest.raises(ValueError, match='export limits'):
-        engine.ShapeProfile((64, 64), (64, 64), (64, export.MAX_SIDE + 1))
+        shape_profile.ShapeProfile((64, 64), (64, 64), (64, export.MAX_SIDE + 1))
     with pytest.raises(ValueError, match='smallest'):
-        engine.ShapeProfile((8, 8), (64, 64), (64, 64)).check_min_side(min_side)
+        shape_profile.ShapeProfile((8, 8), (64, 64), (64, 64)).check_min_side(min_side)

@@ -19,8 +19,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from lfnet_core.config import LFNetConfig
-from lfnet_core.engine import EngineRecord, record_path
 from lfnet_core.inference.base import Backend, Described, Maps
+from lfnet_core.tensorrt.engine_cache import EngineRecord, record_path
 
 DENSE_INPUTS = ('image',)
 DENSE_OUTPUTS = ('score', 'scale', 'orientation', 'peaks')
