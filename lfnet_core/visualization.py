@@ -84,6 +84,33 @@ def draw_matches(image0: np.ndarray, image1: np.ndarray, keypoints0: np.ndarray,
     return canvas
 
 
+def render_debug_image(image: np.ndarray, keypoints: np.ndarray,
+                       keypoints0: Optional[np.ndarray] = None,
+                       matches: Optional[np.ndarray] = None,
+                       inliers: Optional[np.ndarray] = None) -> np.ndarray:
+    """
+    Return an (H, W, 3) uint8 RGB copy of ``image`` with keypoints and matches drawn.
+
+    Keypoints are yellow dots; a match is a line from its previous-frame position to its current
+    one, green for PnP inliers and red otherwise.
+    """
+    canvas = np.asarray(image)
+    if canvas.ndim == 2:
+        canvas = np.repeat(canvas[:, :, None], 3, axis=2)
+    canvas = np.ascontiguousarray(canvas[:, :, :3], dtype=np.uint8).copy()
+    for u, v in np.round(np.asarray(keypoints).reshape(-1, 2)).astype(int):
+        cv2.circle(canvas, (int(u), int(v)), 2, (255, 220, 0), -1, cv2.LINE_AA)
+    if keypoints0 is not None and matches is not None and len(matches):
+        matches = np.asarray(matches, np.int64).reshape(-1, 2)
+        p0 = np.round(np.asarray(keypoints0).reshape(-1, 2)[matches[:, 0]]).astype(int)
+        p1 = np.round(np.asarray(keypoints).reshape(-1, 2)[matches[:, 1]]).astype(int)
+        good = np.zeros(len(matches), bool) if inliers is None else np.asarray(inliers, bool)
+        for a, b, ok in zip(p0, p1, good):
+            cv2.line(canvas, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])),
+                     (0, 255, 0) if ok else (255, 0, 0), 1, cv2.LINE_AA)
+    return canvas
+
+
 def save_rgb(path: str, image: np.ndarray) -> None:
     """Write an RGB uint8 image with OpenCV (which expects BGR); raise if it fails."""
     if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
