@@ -7,12 +7,17 @@ subscribers lose most frames unless both sides load the package's profile
 (``config/fastdds_shm.xml``, larger segment). Every tool process that talks to the node loads
 it (`use_shm_profile`) unless the user has set ``FASTDDS_DEFAULT_PROFILES_FILE`` already; a
 camera driver's process needs the same profile, or reliable QoS.
+
+The tools that start the node in a process of their own (``lfnet-demo``, ``lfnet-eval``,
+``lfnet-bench``, ``lfnet-soak``) also keep discovery on this host and pick a private domain
+(`ros_environment`), set for the duration of the run with `temporary_environ`.
 """
 
+import contextlib
 import os
 from pathlib import Path
 import sys
-from typing import Dict, Mapping, MutableMapping
+from typing import Dict, Iterator, Mapping, MutableMapping
 
 PACKAGE = 'lfnet_ros'
 PROFILE_VARIABLE = 'FASTDDS_DEFAULT_PROFILES_FILE'
@@ -71,3 +76,18 @@ def ros_environment(environ: Mapping[str, str], pid: int) -> Dict[str, str]:
     if not environ.get('ROS_DOMAIN_ID'):
         wanted['ROS_DOMAIN_ID'] = str(101 + pid % 100)
     return wanted
+
+
+@contextlib.contextmanager
+def temporary_environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a block, then restore the old ones."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -1,7 +1,11 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Counters, rates and latency percentiles behind the node's ``/diagnostics`` (no ROS imports).
+Statistics (no ROS imports): the node's ``/diagnostics`` counters and the tools' summaries.
+
+:func:`percentiles_ms` (latency percentiles in milliseconds) and :func:`distribution` (mean,
+median, min, max) are the one implementation the node's diagnostics and the ROS tools
+(``lfnet-demo``, ``lfnet-eval``, ``lfnet-bench``, ``lfnet-soak``) report with.
 
 :meth:`FrontendStats.report` returns the key/value pairs published in the DiagnosticStatus, in a
 stable order:
@@ -18,9 +22,31 @@ stable order:
 
 import collections
 import threading
-from typing import Counter, Deque, Dict, List, Tuple
+from typing import Counter, Deque, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+
+def percentiles_ms(seconds: Sequence[float],
+                   percents: Sequence[int] = (50, 90)) -> Dict[str, Optional[float]]:
+    """Return ``{'p50_ms': .., 'p90_ms': ..}`` (one key per percent) of durations in seconds.
+
+    Every value is None when there is no sample.
+    """
+    keys = [f'p{p:g}_ms' for p in percents]
+    values = np.asarray(seconds, dtype=np.float64).reshape(-1) * 1e3
+    if values.size == 0:
+        return dict.fromkeys(keys)
+    return {key: float(v) for key, v in zip(keys, np.percentile(values, list(percents)))}
+
+
+def distribution(values: Sequence[float]) -> Dict[str, Optional[float]]:
+    """Return ``{'mean', 'median', 'min', 'max'}`` of ``values`` (every value None when empty)."""
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if values.size == 0:
+        return {'mean': None, 'median': None, 'min': None, 'max': None}
+    return {'mean': float(values.mean()), 'median': float(np.median(values)),
+            'min': float(values.min()), 'max': float(values.max())}
 
 
 class RateMeter:
@@ -120,8 +146,6 @@ class FrontendStats:
             values += [(f'degraded.{k}', str(v)) for k, v in sorted(self.degraded.items())]
             values += [(f'events.{k}', str(v)) for k, v in sorted(self.events.items())]
             for stage in sorted(self._latency):
-                samples = np.asarray(self._latency[stage]) * 1e3
-                p50, p90 = np.percentile(samples, [50, 90])
-                values += [(f'latency.{stage}.p50_ms', f'{p50:.1f}'),
-                           (f'latency.{stage}.p90_ms', f'{p90:.1f}')]
+                values += [(f'latency.{stage}.{key}', f'{value:.1f}')
+                           for key, value in percentiles_ms(self._latency[stage]).items()]
             return values
