@@ -64,7 +64,7 @@ setup(
             'lfnet-demo = lfnet_ros.demo:main',
             'lfnet-bag-from-tum = lfnet_ros.bag_from_tum:main',
             'lfnet-bag-play = lfnet_ros.bag_play:main',
-            'lfnet-eval = lfnet_ros.eval:main',
+            'lfnet-eval = lfnet_ros.bag_eval:main',
             'lfnet-soak = lfnet_ros.soak:main',
             'lfnet-bench = lfnet_ros.bench:main',
             'lfnet-pair-demo = lfnet_core.cli.demo:main',

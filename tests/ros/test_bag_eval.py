@@ -19,8 +19,9 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
 from lfnet_core.scenes import generate_sequence, write_tum  # noqa: E402
-from lfnet_ros import bag_from_tum, eval as lfnet_eval  # noqa: E402
+from lfnet_ros import bag_eval, bag_from_tum  # noqa: E402
 from lfnet_ros import conversions as conv  # noqa: E402
+from lfnet_ros.orb_comparison import OrbBackend  # noqa: E402
 
 FRAMES = 4
 PNG = b'\x89PNG\r\n\x1a\n'
@@ -84,8 +85,8 @@ def test_bag_play_publishes_the_frames(ros_env, bag, sequence):
 
 def test_eval_reports_lfnet_and_orb(ros_env, bag, tmp_path, capsys):
     out = tmp_path / 'eval'
-    status = lfnet_eval.main([str(bag), '--backend', 'torch', '--top-k', '200', '--compare',
-                              'orb', '--resize', '160x120', '--out', str(out)])
+    status = bag_eval.main([str(bag), '--backend', 'torch', '--top-k', '200', '--compare',
+                            'orb', '--resize', '160x120', '--out', str(out)])
     printed = capsys.readouterr()
     assert status == 0, printed.out + printed.err
 
@@ -136,13 +137,13 @@ def test_eval_reports_lfnet_and_orb(ros_env, bag, tmp_path, capsys):
 
 
 def test_eval_rejects_a_bag_without_the_topics(ros_env, tmp_path, capsys):
-    assert lfnet_eval.main([str(tmp_path / 'missing'), '--out', str(tmp_path / 'o')]) == 1
+    assert bag_eval.main([str(tmp_path / 'missing'), '--out', str(tmp_path / 'o')]) == 1
     assert 'no such bag' in capsys.readouterr().err
 
 
 def test_orb_backend_contract():
     rgb = generate_sequence(num_frames=1, width=160, height=120).rgb[0]
-    features = lfnet_eval.OrbBackend().extract(rgb, 50)
+    features = OrbBackend().extract(rgb, 50)
     assert set(features) == {'keypoints', 'scales', 'orientations', 'scores', 'descriptors'}
     n = len(features['keypoints'])
     assert 0 < n <= 50
