@@ -66,7 +66,7 @@ setup(
             'lfnet-bag-play = lfnet_ros.bag_play:main',
             'lfnet-eval = lfnet_ros.bag_eval:main',
             'lfnet-soak = lfnet_ros.soak:main',
-            'lfnet-bench = lfnet_ros.bench:main',
+            'lfnet-bench = lfnet_ros.node_bench:main',
             'lfnet-pair-demo = lfnet_core.cli.demo:main',
             'lfnet-scenes = lfnet_core.scenes:main',
             'lfnet-match-eval = lfnet_core.evaluation.cli:main',

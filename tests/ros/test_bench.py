@@ -11,17 +11,17 @@ pytest.importorskip('sensor_msgs.msg', reason='sensor_msgs is not importable')
 pytest.importorskip('onnxruntime', reason='the node runs the onnxruntime backend')
 
 from lfnet_core.benchmark import STAGES  # noqa: E402
-from lfnet_ros import bench  # noqa: E402
+from lfnet_ros import node_bench  # noqa: E402
 
 
 def test_bench_reports_stages_references_and_node_overhead(ros_env, tmp_path, capsys,
                                                            monkeypatch):
     monkeypatch.setenv('LFNET_CACHE_DIR', str(tmp_path / 'cache'))
     out = tmp_path / 'bench.json'
-    status = bench.main(['--sizes', '160x120:60', '--top-k', '100', '--backends',
-                         'torch,onnxruntime,tensorrt', '--frames', '4', '--warmup', '1',
-                         '--repeats', '3', '--node-frames', '3', '--stream-seconds', '1',
-                         '--threads', '1', '--profile', '--json', str(out)])
+    status = node_bench.main(['--sizes', '160x120:60', '--top-k', '100', '--backends',
+                              'torch,onnxruntime,tensorrt', '--frames', '4', '--warmup', '1',
+                              '--repeats', '3', '--node-frames', '3', '--stream-seconds', '1',
+                              '--threads', '1', '--profile', '--json', str(out)])
     printed = capsys.readouterr().out
     assert status == 0, printed
     report = json.loads(out.read_text())

@@ -16,22 +16,18 @@ import json
 import os
 from pathlib import Path
 import sys
-import tempfile
-import time
-from types import SimpleNamespace
-from typing import Dict, List, Optional, Sequence
-
-import numpy as np
+from typing import Dict, Optional, Sequence
 
 from lfnet_core import benchmark as bench
 from lfnet_core.inference import BackendUnavailableError, create_backend
+from lfnet_ros.cli_arguments import parse_size
+from lfnet_ros.ros_environment import ros_environment, temporary_environ
 
 DEFAULT_TUM = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'tum_fr3_cabinet'
 
 
 def _size(text: str) -> tuple:
     """Parse ``WIDTHxHEIGHT[:TOP_K]`` into (width, height, top_k or None)."""
-    from lfnet_ros.demo import parse_size
     spec, _, top_k = text.strip().partition(':')
     width, height = parse_size(spec)
     try:
@@ -150,90 +146,6 @@ def _cpu_name() -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# The node over ROS 2
-
-
-def run_node(args: argparse.Namespace, frames: bench.BenchFrames, width: int, height: int,
-             top_k: int) -> Dict[str, object]:
-    """Measure the node at one size: closed-loop overhead and the sustained 30 Hz rate."""
-    import rclpy
-    from lfnet_ros import demo
-    at_size = frames.resized(width, height)
-    sequence = SimpleNamespace(rgb=np.stack(at_size.rgb), depth=np.stack(at_size.depth),
-                               K=at_size.K)
-    n = len(at_size.rgb)
-    # Core pipeline on the same frames, same backend, same thread count, in this process.
-    backend = create_backend(args.node_backend, weights=args.weights, threads=_threads(args))
-    core = bench.time_backend(backend, at_size, top_k, args.warmup,
-                              max(args.node_frames, 10), args.weights)
-    del backend
-    command = demo.node_command(SimpleNamespace(backend=args.node_backend, top_k=top_k,
-                                                weights=args.weights))
-    command += ['-p', 'resize_scale:=1.0']  # frames come at the size being measured
-    if args.threads:
-        command += ['-p', f'threads:={args.threads}']
-    with tempfile.TemporaryDirectory() as tmp:
-        node = demo.NodeProcess(command, Path(tmp) / 'node.log')
-        context = rclpy.Context()
-        recorder = None
-        try:
-            rclpy.init(args=[], context=context)
-            recorder = demo.Recorder(context)
-            if not recorder.spin_until(recorder.matched, 120.0, node):
-                raise demo.DemoError(f'the node did not match the bench topics:\n'
-                                     f'{node.log_tail()}')
-            stamp = 1_000_000_000
-            closed: List[float] = []
-            total = args.warmup + args.node_frames
-            for i in range(total):
-                stamp += 33_333_333
-                j = i % n
-                messages = demo.frame_messages(sequence, j, stamp, '16UC1')
-                for attribute, msg in messages[:-1]:
-                    getattr(recorder, attribute).publish(msg)
-                sent = time.monotonic()
-                getattr(recorder, messages[-1][0]).publish(messages[-1][1])
-                if not recorder.spin_until(lambda s=stamp: s in recorder.odom, 60.0, node):
-                    raise demo.DemoError(f'no odometry for frame {i}:\n{node.log_tail()}')
-                if i >= args.warmup:
-                    closed.append(recorder.odom[stamp][0] - sent)
-            closed_diagnostics = recorder.fresh_diagnostics(node)
-            # The camera streams at 30 Hz: how many frames per second come out?
-            period = 1.0 / 30.0
-            first = stamp + 33_333_333
-            start = time.monotonic()
-            count = int(round(args.stream_seconds * 30.0))
-            for i in range(count):
-                due = start + i * period
-                recorder.spin_until(lambda d=due: time.monotonic() >= d, 5.0, node)
-                stamp += 33_333_333
-                for attribute, msg in demo.frame_messages(sequence, i % n, stamp, '16UC1'):
-                    getattr(recorder, attribute).publish(msg)
-            recorder.spin_until(lambda: stamp in recorder.odom, 30.0, node)
-            out_times = sorted(t for s, (t, _) in recorder.odom.items() if s >= first)
-            stream_diagnostics = recorder.fresh_diagnostics(node)
-        finally:
-            node.stop()
-            if recorder is not None:
-                recorder.destroy()
-            rclpy.try_shutdown(context=context)
-    closed_latency = bench.percentiles_ms(closed)
-    window = out_times[-1] - out_times[0] if len(out_times) > 1 else 0.0
-    latencies = demo.node_latencies(closed_diagnostics)
-    return {
-        'width': width, 'height': height, 'top_k': top_k, 'backend': args.node_backend,
-        'closed_loop_in_to_out': closed_latency,
-        'core_frame': core['frame'],
-        'overhead_p50_ms': closed_latency['p50_ms'] - core['frame']['p50_ms'],
-        'node_reported_overhead': latencies.get('overhead', {}),
-        'stream_30hz': {'sent': count, 'processed': len(out_times),
-                        'fps': (len(out_times) - 1) / window if window > 0 else 0.0},
-        'node_latencies': latencies,
-        'node_latencies_streaming': demo.node_latencies(stream_diagnostics),
-    }
-
-
-# ---------------------------------------------------------------------------------------------
 # Output
 
 
@@ -319,11 +231,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     report = run_core(args, frames)
     report['node'] = []
     if args.node_backend != 'none':
-        from lfnet_ros import demo
-        with demo.temporary_environ(demo.ros_environment(os.environ, os.getpid())):
+        # The ROS part imports rclpy: optional, so lfnet-bench --node-backend none runs without.
+        from lfnet_ros.node_overhead import measure_node, OverheadSettings
+        settings = OverheadSettings(
+            backend=args.node_backend, weights=args.weights, threads=args.threads,
+            warmup=args.warmup, frames=args.node_frames, stream_seconds=args.stream_seconds)
+        with temporary_environ(ros_environment(os.environ, os.getpid())):
             for size in _sizes(args):
                 print(f'node at {size[0]}x{size[1]} ...', file=sys.stderr, flush=True)
-                report['node'].append(run_node(args, frames, *size))
+                report['node'].append(measure_node(settings, frames, *size))
     print(format_report(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + '\n')
