@@ -35,7 +35,12 @@ import rclpy
 
 from lfnet_core.inference import BACKEND_NAMES
 from lfnet_core.scenes import generate_sequence
-from lfnet_ros import demo
+from lfnet_ros.cli_arguments import parse_size
+from lfnet_ros.frame_messages import frame_messages
+from lfnet_ros.node_process import node_command, NodeError, NodeLaunch, NodeProcess
+from lfnet_ros.node_recorder import Recorder
+from lfnet_ros.ros_environment import ros_environment, temporary_environ
+from lfnet_ros.stats import percentiles_ms
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -86,13 +91,6 @@ def analyse(samples: Sequence[Dict[str, float]], warmup: int,
             'rss_warm_kib': baseline, 'rss_end_kib': end, 'rss_peak_kib': peak,
             'growth': growth, 'peak_growth': (peak - baseline) / baseline if baseline else None,
             'slope_kib_per_1000_frames': slope}
-
-
-def _window_latency(latencies: List[float]) -> Dict[str, Optional[float]]:
-    if not latencies:
-        return {'p50_ms': None, 'p90_ms': None}
-    p50, p90 = np.percentile(np.asarray(latencies) * 1e3, [50, 90])
-    return {'p50_ms': float(p50), 'p90_ms': float(p90)}
 
 
 def plot(path: Path, samples: Sequence[Dict[str, float]], warmup: int) -> bool:
@@ -160,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='frames between samples (default: --frames / 50, at least 10)')
     parser.add_argument('--loop-frames', type=int, default=30,
                         help='frames of the generated sequence, played ping-pong (default 30)')
-    parser.add_argument('--size', type=demo.parse_size, default=(160, 120),
+    parser.add_argument('--size', type=parse_size, default=(160, 120),
                         help='image size WxH (default 160x120)')
     parser.add_argument('--backend', choices=BACKEND_NAMES, default='onnxruntime')
     parser.add_argument('--top-k', type=int, default=100)
@@ -186,8 +184,9 @@ def run_soak(args: argparse.Namespace) -> Dict[str, object]:
     stamp0 = 1_000_000_000_000
     context = rclpy.Context()
     rclpy.init(args=[], context=context)
-    recorder = demo.Recorder(context)
-    node = demo.NodeProcess(demo.node_command(args), out / 'node.log')
+    recorder = Recorder(context)
+    launch = NodeLaunch(backend=args.backend, top_k=args.top_k, weights=args.weights)
+    node = NodeProcess(node_command(launch), out / 'node.log')
     samples: List[Dict[str, float]] = []
     all_latencies: List[float] = []
     window: List[float] = []
@@ -199,8 +198,8 @@ def run_soak(args: argparse.Namespace) -> Dict[str, object]:
         def ready() -> bool:
             return recorder.matched() and bool(recorder.diagnostics)
         if not recorder.spin_until(ready, args.startup_timeout, node):
-            raise demo.DemoError(f'the node did not start within {args.startup_timeout} s:\n'
-                                 f'{node.log_tail()}')
+            raise NodeError(f'the node did not start within {args.startup_timeout} s:\n'
+                            f'{node.log_tail()}')
 
         def collect() -> None:
             nonlocal processed
@@ -218,19 +217,19 @@ def run_soak(args: argparse.Namespace) -> Dict[str, object]:
             collect()
             entry = {'frame': frame, 'seconds': time.monotonic() - started,
                      'rss_kib': read_rss_kib(node.proc.pid), 'processed': processed}
-            entry.update(_window_latency(window))
+            entry.update(percentiles_ms(window))
             window.clear()
             samples.append(entry)
 
         sample(0)
         for k, index in enumerate(order):
             stamp = stamp0 + k * period_ns
-            messages = demo.frame_messages(sequence, index, stamp, '16UC1')
+            messages = frame_messages(sequence.rgb[index], sequence.depth[index], sequence.K,
+                                      stamp, '16UC1')
             if args.rate > 0:
                 due = started + k / args.rate
                 recorder.spin_until(lambda: time.monotonic() >= due, 1e9, node)
-            for attribute, msg in messages:
-                getattr(recorder, attribute).publish(msg)
+            recorder.publish_frame(messages)
             sent[stamp] = time.monotonic()
             if args.rate <= 0 and not recorder.spin_until(
                     lambda: stamp in recorder.keypoints, args.frame_timeout, node):
@@ -261,7 +260,7 @@ def run_soak(args: argparse.Namespace) -> Dict[str, object]:
         'frames_sent': len(order), 'frames_processed': processed,
         'frames_timed_out': timed_out, 'node_exit_status': status,
         'seconds': time.monotonic() - started,
-        'latency': _window_latency(all_latencies),
+        'latency': percentiles_ms(all_latencies),
         'node_diagnostics': diagnostics, 'samples': samples, 'summary': summary,
     }
     (out / 'soak.json').write_text(json.dumps(report, indent=2))
@@ -283,9 +282,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not 0 <= args.warmup < args.frames or args.sample_every < 1:
         parser.error('need 0 <= --warmup < --frames and --sample-every >= 1')
     try:
-        with demo.temporary_environ(demo.ros_environment(os.environ, os.getpid())):
+        with temporary_environ(ros_environment(os.environ, os.getpid())):
             report = run_soak(args)
-    except demo.DemoError as exc:
+    except NodeError as exc:
         print(f'lfnet-soak: {exc}', file=sys.stderr)
         return EXIT_FAILED
     print(format_table(report))
