@@ -61,7 +61,7 @@ setup(
             'lfnet-extract = lfnet_core.cli.extract:main',
             'lfnet-export = lfnet_core.export:main',
             'lfnet-build-engine = lfnet_core.tensorrt.cli:main',
-            'lfnet-demo = lfnet_ros.demo:main',
+            'lfnet-demo = lfnet_ros.node_demo:main',
             'lfnet-bag-from-tum = lfnet_ros.bag_from_tum:main',
             'lfnet-bag-play = lfnet_ros.bag_play:main',
             'lfnet-eval = lfnet_ros.bag_eval:main',

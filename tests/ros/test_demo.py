@@ -12,7 +12,9 @@ pytest.importorskip('sensor_msgs.msg', reason='sensor_msgs is not importable')
 pytest.importorskip('torch', reason='the test runs the node with the torch backend')
 
 from lfnet_core import trajectory  # noqa: E402
-from lfnet_ros import demo  # noqa: E402
+from lfnet_ros import node_demo  # noqa: E402
+from lfnet_ros.node_process import node_command  # noqa: E402
+from lfnet_ros.ros_environment import ros_environment  # noqa: E402
 
 FRAMES = 4
 SUMMARY_KEYS = ['weights', 'untrained', 'backend', 'image_size', 'frames', 'keypoints_per_frame',
@@ -26,8 +28,8 @@ PNG = b'\x89PNG\r\n\x1a\n'
 
 def test_demo_runs_end_to_end(ros_env, tmp_path, capsys):
     out = tmp_path / 'demo'
-    status = demo.main(['--out', str(out), '--frames', str(FRAMES), '--size', '320x240',
-                        '--backend', 'torch', '--top-k', '200'])
+    status = node_demo.main(['--out', str(out), '--frames', str(FRAMES), '--size', '320x240',
+                             '--backend', 'torch', '--top-k', '200'])
     printed = capsys.readouterr().out
     assert status == 0, printed
 
@@ -72,18 +74,18 @@ def test_demo_runs_end_to_end(ros_env, tmp_path, capsys):
 
 
 def test_ros_environment_fills_only_what_is_missing():
-    wanted = demo.ros_environment({}, pid=1234)
+    wanted = ros_environment({}, pid=1234)
     assert wanted['ROS_AUTOMATIC_DISCOVERY_RANGE'] == 'LOCALHOST'
     assert wanted['ROS_DOMAIN_ID'] == str(101 + 1234 % 100)
     assert wanted['FASTDDS_DEFAULT_PROFILES_FILE'].endswith('fastdds_shm.xml')
     user = {'ROS_DOMAIN_ID': '7', 'ROS_AUTOMATIC_DISCOVERY_RANGE': 'SUBNET',
             'FASTDDS_DEFAULT_PROFILES_FILE': '/my/profile.xml'}
-    assert demo.ros_environment(user, pid=1234) == {}
+    assert ros_environment(user, pid=1234) == {}
 
 
 def test_node_command_uses_the_params_file_and_overrides():
-    args = demo.build_parser().parse_args(['--backend', 'torch', '--top-k', '50'])
-    command = demo.node_command(args)
+    args = node_demo.build_parser().parse_args(['--backend', 'torch', '--top-k', '50'])
+    command = node_command(node_demo.node_launch(args))
     assert command[1:4] == ['-m', 'lfnet_ros.frontend_node', '--ros-args']
     assert command[command.index('--params-file') + 1].endswith('frontend.yaml')
     assert 'backend:=torch' in command and 'top_k:=50' in command
