@@ -18,7 +18,6 @@ from rclpy.serialization import deserialize_message
 from rosbags.rosbag2 import Reader
 from sensor_msgs.msg import CameraInfo, Image
 
-from lfnet_core.rigid_poses import make_pose, quaternion_to_rotation
 from lfnet_ros import bag_from_tum
 from lfnet_ros import conversions as conv
 
@@ -105,9 +104,8 @@ def bag_ground_truth(bag: str, topic: str) -> Tuple[np.ndarray, np.ndarray]:
     stamps, poses = [], []
     for _, _, raw in read_messages(bag, (topic,)):
         msg = deserialize_message(raw, PoseStamped)
-        p, q = msg.pose.position, msg.pose.orientation
         stamps.append(conv.stamp_to_ns(msg.header.stamp) * 1e-9)
-        poses.append(make_pose(quaternion_to_rotation([q.x, q.y, q.z, q.w]), [p.x, p.y, p.z]))
+        poses.append(conv.pose_to_matrix(msg.pose))
     return np.asarray(stamps, np.float64), np.array(poses).reshape(-1, 4, 4)
 
 

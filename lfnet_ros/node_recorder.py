@@ -23,8 +23,8 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from lfnet_ros import conversions as conv
 from lfnet_ros.frame_messages import FrameMessages
 from lfnet_ros.node_process import NodeProcess
-from lfnet_ros.recorded_outputs import diagnostics_values, odom_to_matrix, RecordedRun, \
-    tracking_state, TRACKING_STATES
+from lfnet_ros.recorded_outputs import diagnostics_values, RecordedRun, tracking_state, \
+    TRACKING_STATES
 
 Received = Tuple[float, object]  # (receipt time, payload)
 
@@ -168,7 +168,7 @@ class Recorder:
             in_to_odom=[self.odom[s][0] - sent[s] for s in processed
                         if s in sent and s in self.odom],
             throughput_hz=throughput, estimate_stamps=estimate,
-            estimate_poses=np.array([odom_to_matrix(self.odom[s][1])
+            estimate_poses=np.array([conv.pose_to_matrix(self.odom[s][1].pose.pose)
                                      for s in estimate]).reshape(-1, 4, 4))
 
     def destroy(self) -> None:

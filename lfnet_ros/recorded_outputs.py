@@ -1,7 +1,7 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-The front-end node's outputs read back: tracking state, poses, diagnostics, and a run's counts.
+The front-end node's outputs read back: tracking state, diagnostics, and a run's counts.
 
 :class:`RecordedRun` holds what the ROS tools report about one run through the node (per-frame
 keypoint, match and inlier counts, tracking states, the newest diagnostics, latencies measured
@@ -14,8 +14,6 @@ from typing import Dict, List, Mapping, Optional, Tuple
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
 import numpy as np
-
-from lfnet_core.rigid_poses import make_pose, quaternion_to_rotation
 
 COVARIANCE_GATE = 1.0  # the node publishes 1e-4 (ok) or 1e3 (lost) on the diagonal
 TRACKING_STATES = ('ok', 'init', 'lost')
@@ -30,12 +28,6 @@ def tracking_state(msg: Odometry) -> str:
     if msg.pose.covariance[0] >= COVARIANCE_GATE:
         return 'lost'
     return 'ok' if msg.twist.covariance[0] < COVARIANCE_GATE else 'init'
-
-
-def odom_to_matrix(msg: Odometry) -> np.ndarray:
-    """Return the odometry pose as a 4x4 camera-to-odom transform."""
-    p, q = msg.pose.pose.position, msg.pose.pose.orientation
-    return make_pose(quaternion_to_rotation([q.x, q.y, q.z, q.w]), [p.x, p.y, p.z])
 
 
 def diagnostics_values(array: DiagnosticArray) -> Dict[str, str]:
