@@ -21,8 +21,10 @@ import cv2
 import numpy as np
 
 from lfnet_core.frontend import Frame, Frontend, FrontendConfig
-from lfnet_core.inference.base import Backend, prepare_image
+from lfnet_core.inference.base import Backend, prepare_image, select_top_k
+from lfnet_core.inference.split_runner import SplitRunner
 from lfnet_core.matching import mutual_nearest_neighbours
+from lfnet_core.tum import TumSequence
 
 # Stages in pipeline order: (key in the report, what it covers).
 STAGES = (
@@ -73,7 +75,6 @@ def load_frames(tum_dir: Optional[str] = None, count: int = 30) -> BenchFrames:
 
     """
     if tum_dir:
-        from lfnet_core.tum import TumSequence
         sequence = TumSequence(tum_dir)
         frames = [sequence[i] for i in range(min(count, len(sequence)))]
         return BenchFrames(Path(tum_dir).name, [f.rgb for f in frames],
@@ -152,7 +153,6 @@ def _torch_describe_split(backend: Backend, image: np.ndarray, top_k: int,
                           repeats: int) -> Tuple[float, float]:
     """Median seconds of (refinement + sampling, descriptor network) for the torch backend."""
     import torch
-    from lfnet_core.inference.base import select_top_k
     model = backend.model
     batch = torch.from_numpy(prepare_image(image)[None, None]).to(backend.device)
     sample_t, net_t = [], []
@@ -185,7 +185,6 @@ def _onnx_descriptor_fraction(backend: Backend, weights: Optional[str], image: n
 
     import torch
     from lfnet_core.inference.onnxruntime_backend import make_session
-    from lfnet_core.inference.split_runner import SplitRunner
     from lfnet_core.model.lfnet import load_lfnet
     num_patches = max(1, int(backend.extract(image, top_k)['keypoints'].shape[0]))
     network = load_lfnet(weights).descriptor.eval()
@@ -367,7 +366,6 @@ def onnxruntime_profile(backend: Backend, image: np.ndarray, top_k: int,
     Returns ``{'dense': {op_type: ms per run}, 'describe': {...}}``, sorted by time. This is the
     profile that says where the time goes (e.g. Conv against layout reorders and resizes).
     """
-    from lfnet_core.inference.base import select_top_k
     from lfnet_core.inference.onnxruntime_backend import make_session
     grey = prepare_image(image)[None, None]
     score, scale, orientation, peaks = backend.dense(grey)

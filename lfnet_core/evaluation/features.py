@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from lfnet_core.image_scaling import rescale_pixels, resize_image
+from lfnet_core.inference import create_backend
 from lfnet_core.inference.base import prepare_image
 from lfnet_core.pyramid import extract_pyramid
 
@@ -252,7 +253,6 @@ def make_extractor(name: str, top_k: int, backend: str = 'auto',
         extractor = AkazeExtractor(top_k)
     elif name == 'lfnet':
         if lfnet_backend is None:
-            from lfnet_core.inference import create_backend
             lfnet_backend = create_backend(backend, weights=weights)
         extractor = LfnetExtractor(top_k, lfnet_backend, pyramid_levels)
     else:

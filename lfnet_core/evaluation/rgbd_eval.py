@@ -42,6 +42,7 @@ from lfnet_core.evaluation.homography_eval import (correspondence_metrics, match
                                                    save_match_png, summarise, THRESHOLDS)
 from lfnet_core.rgbd_warp import warp_pixels_rgbd
 from lfnet_core.rigid_poses import relative_pose, rotation_angle
+from lfnet_core.tum import TumSequence
 from lfnet_core.vo import estimate_motion, keypoint_points, RansacConfig
 
 OCCLUSION_ABS_M = 0.05
@@ -150,7 +151,6 @@ def evaluate_tum_sequence(sequence, extractor: FeatureExtractor, gap: int = 1,
         'mean_keypoints' over the distinct frames used}.
 
     """
-    from lfnet_core.tum import TumSequence
     if not isinstance(sequence, TumSequence):
         sequence = TumSequence(sequence)
     if int(gap) != gap or gap < 1:
