@@ -15,6 +15,12 @@ block on inference) and one plain worker thread takes the newest frame from a
 :class:`~lfnet_ros.sync.LatestSlot`, runs :class:`lfnet_core.frontend.Frontend` and publishes
 (rclpy publishers are thread-safe). Older frames are dropped and counted.
 
+Start-up: publishers, subscriptions and ``/diagnostics`` (state ``starting``) exist at once;
+the worker then loads the model (logged with the ONNX cache folder and the time it took). If
+that fails the node stays up, processes nothing and reports ERROR with the reason. Levels:
+:mod:`lfnet_ros.node_health`. Parameters in ``node_parameters.LIVE`` can be set while the node
+runs; a change is checked as a whole, refused with the reason, or applied from the next frame.
+
 Diagnostics counters: ``dropped.<reason>`` with reasons ``color_invalid`` (encoding, step or
 data length), ``size_change`` (first frame of a new image size; a second one in a row is
 accepted and tracking restarts), ``out_of_order`` / ``depth_out_of_order`` (stamp not newer),
@@ -31,23 +37,28 @@ than ``max_image_pixels`` at the network input), ``superseded`` (a newer frame w
 import sys
 import threading
 import time
-from typing import List, Optional
+from typing import Dict, List, Optional
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import TransformStamped
+from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
 import numpy as np
+from rcl_interfaces.msg import SetParametersResult
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from lfnet_core.frontend import Frame, Frontend, FrontendConfig
-from lfnet_core.inference import BackendUnavailableError, create_backend
+from lfnet_core.inference import create_backend, default_cache_dir
 from lfnet_ros import conversions as conv
-from lfnet_ros.node_parameters import parameter_descriptor, PARAMETERS, ransac_config
+from lfnet_ros.node_diagnostics import diagnostic_array, hardware_id
+from lfnet_ros.node_health import HealthMonitor
+from lfnet_ros.node_parameters import (check_parameters, frontend_config, health_config,
+                                       parameter_descriptor, PARAMETERS)
+from lfnet_ros.odometry_messages import odometry_message, odometry_transform
 from lfnet_ros.stats import FrontendStats
 from lfnet_ros.sync import ApproximateSync, LatestSlot, SyncedFrame
 
@@ -57,8 +68,6 @@ except ImportError:  # not on PyPI: /tf is then unavailable
     TFMessage = None
 
 THROTTLE_S = 5.0
-COVARIANCE_OK = 1e-4
-COVARIANCE_LOST = 1e3
 
 
 class FrontendNode(Node):
@@ -70,33 +79,13 @@ class FrontendNode(Node):
             self.declare_parameter(name, default,
                                    parameter_descriptor(name, description, bounds))
         p = {name: self.get_parameter(name).value for name in PARAMETERS}
-        reliability = p['qos_reliability']
-        if reliability not in ('best_effort', 'reliable'):
-            raise ValueError(f'qos_reliability must be best_effort or reliable, got '
-                             f'{reliability!r}')
+        check_parameters(p)
         self._p = p
-        resize = (p['resize_width'], p['resize_height'])
-        config = FrontendConfig(
-            top_k=p['top_k'], resize=resize if all(resize) else None,
-            resize_scale=p['resize_scale'] if p['resize_scale'] != 1.0 else None,
-            pyramid_levels=p['pyramid_levels'],
-            match_max_distance=p['match_max_distance'] or None,
-            match_ratio=p['match_ratio'] or None, depth_min=p['depth_min'],
-            depth_max=p['depth_max'],
-            ransac=ransac_config(p))
-        self.get_logger().info(
-            f"loading LF-Net ({p['weights'] or 'shipped weights'}, backend {p['backend']}); "
-            'without onnx_dir, the first start exports the model to ONNX into the cache '
-            '(about a minute on a CPU); lfnet-export at deploy time makes start-up instant')
-        started = time.monotonic()
-        backend = create_backend(p['backend'], weights=p['weights'] or None,
-                                 onnx_dir=p['onnx_dir'] or None, threads=p['threads'] or None,
-                                 engine_path=p['engine_path'] or None)
-        self._frontend = Frontend(backend, config)
-        self.get_logger().info(
-            f'backend {backend.name} ready in {time.monotonic() - started:.1f} s; top_k '
-            f'{config.top_k}, network input {self._network_size_text(config)}, pyramid levels '
-            f'{config.pyramid_levels}')
+        self._config = frontend_config(p)
+        self._frontend: Optional[Frontend] = None
+        self._health = HealthMonitor(health_config(p), started=time.monotonic())
+        self._hardware_id = 'loading'
+        self._diag_drops: Dict[str, int] = {}
 
         self._stats = FrontendStats()
         self._sync_timer = None
@@ -107,7 +96,6 @@ class FrontendNode(Node):
         self._K_size = (0, 0)
         self._size = self._candidate_size = None
         self._prev = None  # (header, keypoints) of the last published frame
-        self._tracking = 'waiting'
 
         reliability = ReliabilityPolicy.RELIABLE if p['qos_reliability'] == 'reliable' else \
             ReliabilityPolicy.BEST_EFFORT
@@ -134,9 +122,55 @@ class FrontendNode(Node):
             self._sync_timer = self.create_timer(max(p['sync_slop'] / 2, 0.005),
                                                  self._on_sync_timer)
             self._sync_timer.cancel()
+        self.add_on_set_parameters_callback(self._on_set_parameters)
         self.create_timer(1.0, self._publish_diagnostics)
+        self._publish_diagnostics()  # 'starting': the topics exist before the model loads
         self._worker = threading.Thread(target=self._work, name='lfnet_frontend', daemon=True)
         self._worker.start()
+
+    def _load_model(self) -> bool:
+        """Create the backend and the front-end (worker thread); False if that failed."""
+        p = self._p
+        self.get_logger().info(
+            f"loading LF-Net ({p['weights'] or 'shipped weights'}, backend {p['backend']}, "
+            f'cache {default_cache_dir()}); without onnx_dir the first start exports the model '
+            'to ONNX there (about a minute on a CPU); lfnet-export at deploy time makes '
+            'start-up instant')
+        started = time.monotonic()
+        try:
+            backend = create_backend(p['backend'], weights=p['weights'] or None,
+                                     onnx_dir=p['onnx_dir'] or None,
+                                     threads=p['threads'] or None,
+                                     engine_path=p['engine_path'] or None)
+        except Exception as exc:  # noqa: B902 - any load failure is reported, not raised
+            detail = f'{type(exc).__name__}: {exc}'
+            self._health.failed(detail)
+            self.get_logger().error(f'cannot load the model, processing nothing: {detail}')
+            return False
+        self._hardware_id = hardware_id(backend)
+        self._frontend = Frontend(backend, self._config)
+        self._health.ready(f'backend {backend.name}')
+        config = self._config
+        self.get_logger().info(
+            f'backend {backend.name} on {self._hardware_id} ready in '
+            f'{time.monotonic() - started:.1f} s; top_k {config.top_k}, network input '
+            f'{self._network_size_text(config)}, pyramid levels {config.pyramid_levels}')
+        return True
+
+    def _on_set_parameters(self, params: List[Parameter]) -> SetParametersResult:
+        """Check a live change as a whole; apply it from the next frame on."""
+        changed = dict(self._p)
+        changed.update({param.name: param.value for param in params})
+        try:
+            check_parameters(changed)
+        except ValueError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        self._config = frontend_config(changed)
+        self._health.config = health_config(changed)
+        self._p = changed
+        self.get_logger().info('parameters changed: ' + ', '.join(
+            f'{param.name}={param.value}' for param in params))
+        return SetParametersResult(successful=True)
 
     @staticmethod
     def _network_size_text(config: FrontendConfig) -> str:
@@ -151,25 +185,26 @@ class FrontendNode(Node):
     def _on_color(self, msg: Image) -> None:
         now = time.monotonic()
         self._stats.frame_in(now)
+        self._health.frame_in(now)
         try:
             image = conv.color_to_rgb(msg)
         except conv.ConversionError as exc:
-            self._stats.drop('color_invalid')
+            self._drop('color_invalid')
             self.get_logger().warning(f'colour image dropped: {exc}',
                                       throttle_duration_sec=THROTTLE_S)
             return
         size = image.shape[:2]
-        net_w, net_h = self._frontend.config.network_size(size[1], size[0])
+        net_w, net_h = self._config.network_size(size[1], size[0])
         pixels = net_w * net_h
         if pixels > self._p['max_image_pixels']:
-            self._stats.drop('too_large')
+            self._drop('too_large')
             self.get_logger().warning(f'colour image {size[1]}x{size[0]} dropped: more than '
                                       f'max_image_pixels {self._p["max_image_pixels"]}',
                                       throttle_duration_sec=THROTTLE_S)
             return
         if self._size is not None and size != self._size and size != self._candidate_size:
             self._candidate_size = size
-            self._stats.drop('size_change')
+            self._drop('size_change')
             self.get_logger().warning(f'colour image size changed {self._size} -> {size}: '
                                       'dropped (accepted if the next one has it too)',
                                       throttle_duration_sec=THROTTLE_S)
@@ -182,7 +217,7 @@ class FrontendNode(Node):
         try:
             depth = conv.depth_to_metres(msg, self._p['depth_scale'])
         except conv.ConversionError as exc:
-            self._stats.drop('depth_invalid')
+            self._drop('depth_invalid')
             self.get_logger().warning(f'depth image dropped: {exc}',
                                       throttle_duration_sec=THROTTLE_S)
             return
@@ -193,7 +228,7 @@ class FrontendNode(Node):
         try:
             self._K, self._K_size = conv.camera_info_to_K(msg), (msg.height, msg.width)
         except conv.ConversionError as exc:
-            self._stats.drop('camera_info_invalid')
+            self._drop('camera_info_invalid')
             self.get_logger().warning(f'camera_info ignored: {exc}',
                                       throttle_duration_sec=THROTTLE_S)
 
@@ -212,7 +247,13 @@ class FrontendNode(Node):
 
     # ------------------------------------------------------------------ worker
 
+    def _drop(self, reason: str) -> None:
+        self._stats.drop(reason)
+        self._health.drop(time.monotonic(), reason)
+
     def _work(self) -> None:
+        if not self._load_model():
+            return
         while not self._slot.closed:
             item = self._slot.take(timeout=0.2)
             if item is None:
@@ -223,6 +264,7 @@ class FrontendNode(Node):
                 if not self.context.ok():  # shutting down: the frame cannot be published
                     return
                 self._stats.drop('processing_error')
+                self._health.error(time.monotonic(), f'{type(exc).__name__}: {exc}')
                 self.get_logger().error(f'frame dropped: {type(exc).__name__}: {exc}',
                                         throttle_duration_sec=THROTTLE_S)
 
@@ -241,6 +283,7 @@ class FrontendNode(Node):
             reason = 'depth_empty'
         if reason is not None:
             self._stats.degrade(reason)
+            self._health.no_depth(time.monotonic(), reason)
             self.get_logger().warning(f'frame processed without 3D: {reason}',
                                       throttle_duration_sec=THROTTLE_S)
             depth = None
@@ -255,11 +298,13 @@ class FrontendNode(Node):
             self._frontend.reset()
             self._prev = None
         prev = self._prev
+        if self._frontend.config is not self._config:  # a live parameter change
+            self._frontend.config = self._config
         result = self._frontend.process(Frame(image, item.stamp_ns * 1e-9, depth, K))
         if result.tracking == 'lost':
             self._stats.event('tracking_lost')
         self._prev = (header, result.keypoints)
-        self._tracking = result.tracking
+        self._health.tracking = result.tracking
 
         publish_start = time.monotonic()
         self._pub_keypoints.publish(conv.keypoints_to_cloud(
@@ -287,52 +332,37 @@ class FrontendNode(Node):
         self._stats.latency('overhead', now - item.received - result.timings['total'])
 
     def _publish_odom(self, header, result, prev_header) -> None:
-        ok = result.tracking in ('ok', 'init')
-        msg = Odometry()
-        msg.header.stamp = header.stamp
-        msg.header.frame_id = self._p['odom_frame']
-        msg.child_frame_id = self._p['base_frame'] or header.frame_id
-        msg.pose.pose = conv.matrix_to_pose(result.T_odom_cam)
-        variance = COVARIANCE_OK if ok else COVARIANCE_LOST
-        msg.pose.covariance = (np.eye(6) * variance).ravel().tolist()
-        dt = conv.stamp_to_ns(header.stamp) - conv.stamp_to_ns(prev_header.stamp)
-        if result.tracking == 'ok' and result.motion is not None and dt > 0:
-            linear, angular = conv.motion_to_twist(result.motion.T_prev_to_cur, dt * 1e-9)
-            (msg.twist.twist.linear.x, msg.twist.twist.linear.y,
-             msg.twist.twist.linear.z) = (float(v) for v in linear)
-            (msg.twist.twist.angular.x, msg.twist.twist.angular.y,
-             msg.twist.twist.angular.z) = (float(v) for v in angular)
-            msg.twist.covariance = (np.eye(6) * COVARIANCE_OK).ravel().tolist()
-        else:
-            msg.twist.covariance = (np.eye(6) * COVARIANCE_LOST).ravel().tolist()
+        msg = odometry_message(header, result, prev_header, self._p['odom_frame'],
+                               self._p['base_frame'] or header.frame_id)
         self._pub_odom.publish(msg)
         if self._pub_tf is not None:
-            tf = TransformStamped(header=msg.header, child_frame_id=msg.child_frame_id)
-            pose = msg.pose.pose
-            tf.transform.translation.x, tf.transform.translation.y, \
-                tf.transform.translation.z = pose.position.x, pose.position.y, pose.position.z
-            tf.transform.rotation = pose.orientation
-            self._pub_tf.publish(TFMessage(transforms=[tf]))
+            self._pub_tf.publish(TFMessage(transforms=[odometry_transform(msg)]))
 
     # ------------------------------------------------------------------ diagnostics
 
     def _publish_diagnostics(self) -> None:
+        now = time.monotonic()
         for reason, count in self._sync.drops.items():
             total = count + (self._slot.dropped if reason == 'superseded' else 0)
-            self._stats.set_drops(reason, total)
+            self._count_new_drops(now, reason, total)
         if 'superseded' not in self._sync.drops:
-            self._stats.set_drops('superseded', self._slot.dropped)
-        values = [('backend', self._frontend.backend.name), ('tracking', self._tracking)]
-        values += self._stats.report(time.monotonic())
-        lost = self._tracking == 'lost'
-        status = DiagnosticStatus(
-            level=DiagnosticStatus.WARN if lost else DiagnosticStatus.OK,
-            name=f'{self.get_name()}: frontend', hardware_id=self._frontend.backend.name,
-            message=f'tracking {self._tracking}',
-            values=[KeyValue(key=k, value=v) for k, v in values])
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self._pub_diag.publish(array)
+            self._count_new_drops(now, 'superseded', self._slot.dropped)
+        level, message = self._health.assess(now, expect_depth=self._p['use_depth'])
+        backend = self._frontend.backend.name if self._frontend else self._p['backend']
+        values = [('state', self._health.state), ('backend', backend),
+                  ('tracking', self._health.tracking)]
+        values += self._stats.report(now)
+        self._pub_diag.publish(diagnostic_array(
+            f'{self.get_name()}: frontend', self._hardware_id, level, message, values,
+            self.get_clock().now().to_msg()))
+
+    def _count_new_drops(self, now: float, reason: str, total: int) -> None:
+        """Hand drops counted elsewhere (sync, slot) to the stats and, as new ones, to health."""
+        self._stats.set_drops(reason, total)
+        new = total - self._diag_drops.get(reason, 0)
+        if new > 0:
+            self._health.drop(now, reason, new)
+        self._diag_drops[reason] = total
 
     def destroy_node(self) -> None:
         """Stop the worker thread, then destroy the node."""
@@ -349,7 +379,7 @@ def main(args: Optional[List[str]] = None) -> int:
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     try:
         node = FrontendNode()
-    except (BackendUnavailableError, ValueError) as exc:
+    except ValueError as exc:
         rclpy.logging.get_logger('lfnet_frontend').fatal(f'cannot start: {exc}')
         rclpy.try_shutdown()
         return 1

@@ -1,15 +1,19 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""The front-end node's parameters, declared once: defaults, descriptions and ranges.
+"""The front-end node's parameters, declared once: defaults, descriptions, ranges, liveness.
 
-``config/frontend.yaml`` holds the same defaults (a test checks that they agree).
+``config/frontend.yaml`` holds the same defaults (a test checks that they agree). The names in
+`LIVE` can be changed while the node runs (``ros2 param set``); they take effect on the next
+frame. The others (backend, weights, topics' QoS, frames) are read-only.
 """
 
 from typing import Mapping, Optional
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
+from lfnet_core.frontend import FrontendConfig
 from lfnet_core.vo import RansacConfig
+from lfnet_ros.node_health import HealthConfig
 
 # name: (default, description, (min, max) for numbers or None)
 PARAMETERS = {
@@ -51,7 +55,52 @@ PARAMETERS = {
                        'the next frame (see the module doc); 0: off', (0.0, 1e6)),
     'max_image_pixels': (3840 * 2160, 'larger network inputs (native size, or resize_*) are '
                          'dropped as too_large', (1, 1 << 30)),
+    'diagnostics_window': (5.0, 'seconds of history behind the /diagnostics level', (0.5, 600.0)),
+    'diagnostics_stale_s': (3.0, 'STALE after this many seconds without a colour image',
+                            (0.1, 600.0)),
+    'diagnostics_drop_warn': (0.2, 'WARN when more than this fraction of colour frames is '
+                              'dropped over the window (superseded frames not counted)',
+                              (0.0, 1.0)),
 }
+
+LIVE = frozenset({
+    'top_k', 'resize_width', 'resize_height', 'resize_scale', 'pyramid_levels',
+    'match_max_distance', 'match_ratio', 'depth_scale', 'depth_min', 'depth_max',
+    'ransac_reprojection_px', 'ransac_iterations', 'ransac_min_inliers', 'ransac_minimal_solver',
+    'max_image_pixels', 'diagnostics_window', 'diagnostics_stale_s', 'diagnostics_drop_warn',
+})
+
+
+def frontend_config(params: Mapping[str, object]) -> FrontendConfig:
+    """Return the front-end settings the node's parameters describe (ValueError if invalid)."""
+    resize = (int(params['resize_width']), int(params['resize_height']))
+    if any(resize) and not all(resize):
+        raise ValueError(f'resize_width and resize_height: set both or neither, got '
+                         f'{resize[0]} x {resize[1]}')
+    scale = float(params['resize_scale'])
+    return FrontendConfig(
+        top_k=int(params['top_k']), resize=resize if all(resize) else None,
+        resize_scale=scale if scale != 1.0 else None,
+        pyramid_levels=int(params['pyramid_levels']),
+        match_max_distance=float(params['match_max_distance']) or None,
+        match_ratio=float(params['match_ratio']) or None, depth_min=float(params['depth_min']),
+        depth_max=float(params['depth_max']), ransac=ransac_config(params))
+
+
+def health_config(params: Mapping[str, object]) -> HealthConfig:
+    """Return the diagnostics thresholds held by the node's `diagnostics_*` parameters."""
+    return HealthConfig(window=float(params['diagnostics_window']),
+                        stale_after=float(params['diagnostics_stale_s']),
+                        drop_warn=float(params['diagnostics_drop_warn']))
+
+
+def check_parameters(params: Mapping[str, object]) -> None:
+    """Raise ValueError naming the problem if the parameter set is not usable."""
+    if params['qos_reliability'] not in ('best_effort', 'reliable'):
+        raise ValueError('qos_reliability must be best_effort or reliable, got '
+                         f"{params['qos_reliability']!r}")
+    frontend_config(params)
+    health_config(params)
 
 
 def ransac_config(params: Mapping[str, object]) -> RansacConfig:
@@ -64,8 +113,11 @@ def ransac_config(params: Mapping[str, object]) -> RansacConfig:
 
 def parameter_descriptor(name: str, description: str,
                          bounds: Optional[tuple]) -> ParameterDescriptor:
-    """Return the read-only descriptor of a parameter, with its range for numbers."""
-    descriptor = ParameterDescriptor(name=name, description=description, read_only=True)
+    """Return the descriptor of a parameter: its range for numbers, read-only unless `LIVE`."""
+    live = name in LIVE
+    descriptor = ParameterDescriptor(
+        name=name, description=description + ('' if live else ' (read-only)'),
+        read_only=not live)
     if bounds is not None and isinstance(bounds[0], int):
         descriptor.integer_range = [IntegerRange(from_value=bounds[0], to_value=bounds[1])]
     elif bounds is not None:

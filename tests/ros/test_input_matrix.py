@@ -74,7 +74,9 @@ class Matrix:
         self.sequence = generate_sequence(FRAMES, WIDTH, HEIGHT, seed=3)
         self.h = helpers.NodeHarness({'backend': 'torch', 'top_k': 100,
                                       'qos_reliability': 'reliable', 'qos_depth': 10,
-                                      'resize_scale': 1.0})  # the network at the frames' size
+                                      'resize_scale': 1.0,  # the network at the frames' size
+                                      # the cases pause between frames; STALE is tested apart
+                                      'diagnostics_stale_s': 600.0})
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
                          reliability=ReliabilityPolicy.RELIABLE)
         node = self.h.node
