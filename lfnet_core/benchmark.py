@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Per-stage timings of the front-end on real frames, with the compute limit beside them.
 
-`lfnet-bench` (lfnet_ros.bench) drives this module and adds the node's overhead over ROS 2.
+`lfnet-bench` (lfnet_ros.node_bench) drives this module and adds the node's overhead over ROS 2.
 Everything here is plain Python: frames in, medians out. One frame of the pipeline is exactly
 what `Frontend.process` does (extract, back-project, match to the previous frame, PnP RANSAC),
 so the stage times are the ones the node pays.
