@@ -12,11 +12,12 @@ Example::
 
 (one command line).
 
-``backend``, ``weights`` and ``top_k`` override the parameters file only when given (empty
-default = keep the file's value). ``FASTDDS_DEFAULT_PROFILES_FILE`` is set to
+The arguments in ``OVERRIDES`` (backend, weights, top_k, the network size, pyramid levels,
+QoS reliability, TF) override the parameters file only when given (empty default = keep the
+file's value). The node's process alone gets ``FASTDDS_DEFAULT_PROFILES_FILE``: set to
 ``fastdds_profile`` when given, else to the shipped big-SHM config/fastdds_shm.xml unless the
 environment already sets it (best-effort images larger than the default SHM segment are lost
-without it).
+without it); other processes of a parent launch file are not affected.
 
 Nothing from launch is imported at module level: only generate_launch_description() does.
 """
@@ -42,6 +43,16 @@ ARGUMENTS = {
                     'the parameters file'),
     'weights': ('', "LF-Net weights override (path); '' = the parameters file"),
     'top_k': ('', "keypoints per frame override; '' = the parameters file"),
+    'resize_width': ('', 'network input width override (with resize_height; 0 = use '
+                         "resize_scale); '' = the parameters file"),
+    'resize_height': ('', "network input height override; '' = the parameters file"),
+    'resize_scale': ('', "network input size as a fraction of the image (1 = native); '' = "
+                         'the parameters file'),
+    'pyramid_levels': ('', "image pyramid levels override; '' = the parameters file"),
+    'qos_reliability': ('', 'input QoS override: best_effort or reliable (use reliable when the '
+                            "camera driver lacks the SHM profile); '' = the parameters file"),
+    'publish_tf': ('', "publish odom_frame -> base_frame on /tf: true or false; '' = the "
+                       'parameters file'),
     'use_sim_time': ('false', 'use /clock (true when playing a bag with --clock)'),
     'namespace': ('', 'node namespace (prefixes the node-relative topics)'),
     'node_name': ('lfnet_frontend', 'name of the node (its parameters file key is /**)'),
@@ -50,38 +61,37 @@ ARGUMENTS = {
                             'FASTDDS_DEFAULT_PROFILES_FILE, or the shipped '
                             'config/fastdds_shm.xml when that is unset'),
 }
-OVERRIDES = {'backend': str, 'weights': str, 'top_k': int}
+OVERRIDES = {'backend': str, 'weights': str, 'top_k': int, 'resize_width': int,
+             'resize_height': int, 'resize_scale': float, 'pyramid_levels': int,
+             'qos_reliability': str, 'publish_tf': lambda text: text.lower() in ('true', '1')}
 
 
 def _launch_setup(context, share):
     """Build the actions once the launch arguments are known (an OpaqueFunction)."""
-    from launch.actions import SetEnvironmentVariable
     from launch.substitutions import LaunchConfiguration
     from launch_ros.actions import Node
 
     def arg(name):
         return LaunchConfiguration(name).perform(context)
 
-    actions = []
     profile = arg('fastdds_profile')
     environment = getattr(context, 'environment', os.environ)
     if not profile and not environment.get('FASTDDS_DEFAULT_PROFILES_FILE'):
         profile = os.path.join(share, 'config', 'fastdds_shm.xml')
-    if profile:
-        actions.append(SetEnvironmentVariable('FASTDDS_DEFAULT_PROFILES_FILE', profile))
+    node_environment = {'FASTDDS_DEFAULT_PROFILES_FILE': profile} if profile else None
     overrides = {'use_sim_time': arg('use_sim_time').lower() in ('true', '1', 'yes')}
     for name, cast in OVERRIDES.items():
         if arg(name):
             overrides[name] = cast(arg(name))
-    actions.append(Node(
+    return [Node(
         package=PACKAGE, executable=EXECUTABLE, name=arg('node_name'),
         namespace=arg('namespace'), output='screen',
         parameters=[arg('params_file'), overrides],
         remappings=[('color/image_raw', arg('color_topic')),
                     ('depth/image_raw', arg('depth_topic')),
                     ('color/camera_info', arg('camera_info_topic'))],
-        arguments=['--ros-args', '--log-level', arg('log_level')]))
-    return actions
+        arguments=['--ros-args', '--log-level', arg('log_level')],
+        additional_env=node_environment)]
 
 
 def generate_launch_description():

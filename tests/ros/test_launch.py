@@ -57,9 +57,22 @@ def test_arguments_are_declared_with_descriptions():
     assert {'DeclareLaunchArgument', 'LaunchDescription', 'OpaqueFunction'} <= calls
     # every argument is used by the node setup
     setup_source = ast.get_source_segment(LAUNCH_FILE.read_text(), functions['_launch_setup'])
-    for name in set(arguments) - {'backend', 'weights', 'top_k'}:
+    overrides = _load_launch_module().OVERRIDES
+    for name in set(arguments) - set(overrides):
         assert f"'{name}'" in setup_source, name
-    assert set(_load_launch_module().OVERRIDES) == {'backend', 'weights', 'top_k'}
+    assert {'backend', 'weights', 'top_k', 'resize_width', 'resize_height',
+            'qos_reliability'} <= set(overrides) <= set(arguments)
+    # the profile goes to the node's own environment, not to every later process
+    assert 'additional_env' in setup_source and 'SetEnvironmentVariable' not in setup_source
+
+
+def test_overrides_are_node_parameters_of_the_same_type():
+    pytest.importorskip('rclpy', reason='rclpy is not importable')
+    from lfnet_ros.node_parameters import PARAMETERS
+    for name, cast in _load_launch_module().OVERRIDES.items():
+        default = PARAMETERS[name][0]
+        assert type(cast(str(default))) is type(default), name
+        assert cast(str(default)) == default, name
 
 
 def test_no_launch_code_runs_at_import():
