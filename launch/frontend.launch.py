@@ -88,7 +88,9 @@ def _launch_setup(context, share):
         namespace=arg('namespace'), output='screen',
         parameters=[arg('params_file'), overrides],
         remappings=[('color/image_raw', arg('color_topic')),
+                    ('color/image_raw/compressed', arg('color_topic') + '/compressed'),
                     ('depth/image_raw', arg('depth_topic')),
+                    ('depth/image_raw/compressedDepth', arg('depth_topic') + '/compressedDepth'),
                     ('color/camera_info', arg('camera_info_topic'))],
         arguments=['--ros-args', '--log-level', arg('log_level')],
         additional_env=node_environment)]

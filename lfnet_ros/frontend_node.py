@@ -4,22 +4,20 @@
 The LF-Net visual-odometry front-end node (``ros2 run lfnet_ros frontend`` / ``lfnet-frontend``).
 
 Subscribes (node-relative, remappable): ``color/image_raw`` (rgb8, bgr8, rgba8, bgra8, mono8,
-mono16), ``depth/image_raw`` (16UC1/mono16 times ``depth_scale``, or 32FC1 metres; 0/NaN
-invalid) and ``color/camera_info`` (latest cached). Publishes ``keypoints`` and ``matches``
-(PointCloud2, layout in :mod:`lfnet_ros.conversions`), ``odom`` (nav_msgs/Odometry), ``/tf``
-(when ``publish_tf`` and tf2_msgs is importable), ``debug_image`` (rgb8, only rendered while
-subscribed) and ``/diagnostics`` at 1 Hz.
+mono16; or ``.../compressed`` with ``color_transport`` compressed), ``depth/image_raw`` (16UC1
+times ``depth_scale`` or 32FC1 metres, 0/NaN invalid; or ``.../compressedDepth``) and
+``color/camera_info``. Publishes ``keypoints``, ``matches`` (PointCloud2), ``odom``, ``/tf``
+(``publish_tf``), ``debug_image`` (only while subscribed) and ``/diagnostics`` at 1 Hz.
 
-Threading: ``rclpy.spin`` runs the callbacks (conversion, checks and pairing only; they never
-block on inference) and one plain worker thread takes the newest frame from a
-:class:`~lfnet_ros.sync.LatestSlot`, runs :class:`lfnet_core.frontend.Frontend` and publishes
-(rclpy publishers are thread-safe). Older frames are dropped and counted.
+Threading: ``rclpy.spin`` runs the callbacks (conversion, checks, pairing; never inference);
+one worker thread takes the newest frame from a :class:`~lfnet_ros.sync.LatestSlot`, runs
+:class:`lfnet_core.frontend.Frontend` and publishes. Older frames are dropped and counted.
 
-Start-up: publishers, subscriptions and ``/diagnostics`` (state ``starting``) exist at once;
-the worker then loads the model (logged with the ONNX cache folder and the time it took). If
-that fails the node stays up, processes nothing and reports ERROR with the reason. Levels:
-:mod:`lfnet_ros.node_health`. Parameters in ``node_parameters.LIVE`` can be set while the node
-runs; a change is checked as a whole, refused with the reason, or applied from the next frame.
+Start-up: topics and ``/diagnostics`` (state ``starting``) exist at once; the worker then loads
+the model (logged with the cache folder and time). If that fails the node stays up, processes
+nothing and reports ERROR (levels: :mod:`lfnet_ros.node_health`). Parameters in
+``node_parameters.LIVE`` can be set live: checked as a whole, refused with the reason, or
+applied from the next frame.
 
 Diagnostics counters: ``dropped.<reason>`` with reasons ``color_invalid`` (encoding, step or
 data length), ``size_change`` (first frame of a new image size; a second one in a row is
@@ -49,15 +47,16 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
-from lfnet_core.frontend import Frame, Frontend, FrontendConfig
+from lfnet_core.frontend import Frame, Frontend
 from lfnet_core.inference import create_backend, default_cache_dir
 from lfnet_ros import conversions as conv
+from lfnet_ros.compressed_images import color_message_to_rgb, depth_message_to_metres
 from lfnet_ros.node_diagnostics import diagnostic_array, hardware_id
 from lfnet_ros.node_health import HealthMonitor
 from lfnet_ros.node_parameters import (check_parameters, frontend_config, health_config,
-                                       parameter_descriptor, PARAMETERS)
+                                       network_size_text, parameter_descriptor, PARAMETERS)
 from lfnet_ros.odometry_messages import odometry_message, odometry_transform
 from lfnet_ros.stats import FrontendStats
 from lfnet_ros.sync import ApproximateSync, LatestSlot, SyncedFrame
@@ -68,6 +67,11 @@ except ImportError:  # not on PyPI: /tf is then unavailable
     TFMessage = None
 
 THROTTLE_S = 5.0
+# transport parameter value: (message type, node-relative topic), as image_transport names them
+COLOR_INPUTS = {'raw': (Image, 'color/image_raw'),
+                'compressed': (CompressedImage, 'color/image_raw/compressed')}
+DEPTH_INPUTS = {'raw': (Image, 'depth/image_raw'),
+                'compressedDepth': (CompressedImage, 'depth/image_raw/compressedDepth')}
 
 
 class FrontendNode(Node):
@@ -112,10 +116,12 @@ class FrontendNode(Node):
         elif p['publish_tf']:
             self.get_logger().warning('publish_tf is set but tf2_msgs is not importable: '
                                       'no TF is published (odom still is)')
-        self.create_subscription(Image, 'color/image_raw', self._on_color, qos_in)
+        color_type, color_topic = COLOR_INPUTS[p['color_transport']]
+        self.create_subscription(color_type, color_topic, self._on_color, qos_in)
         self.create_subscription(CameraInfo, 'color/camera_info', self._on_camera_info, qos_in)
         if p['use_depth']:
-            self.create_subscription(Image, 'depth/image_raw', self._on_depth, qos_in)
+            depth_type, depth_topic = DEPTH_INPUTS[p['depth_transport']]
+            self.create_subscription(depth_type, depth_topic, self._on_depth, qos_in)
             # Runs only while a colour frame waits for its depth: an always-on 10 ms timer
             # woke the executor 100 times a second and cost the worker the GIL (measured: 5 ms
             # per frame of publishing at 640x480).
@@ -154,7 +160,7 @@ class FrontendNode(Node):
         self.get_logger().info(
             f'backend {backend.name} on {self._hardware_id} ready in '
             f'{time.monotonic() - started:.1f} s; top_k {config.top_k}, network input '
-            f'{self._network_size_text(config)}, pyramid levels {config.pyramid_levels}')
+            f'{network_size_text(config)}, pyramid levels {config.pyramid_levels}')
         return True
 
     def _on_set_parameters(self, params: List[Parameter]) -> SetParametersResult:
@@ -172,22 +178,14 @@ class FrontendNode(Node):
             f'{param.name}={param.value}' for param in params))
         return SetParametersResult(successful=True)
 
-    @staticmethod
-    def _network_size_text(config: FrontendConfig) -> str:
-        if config.resize is not None:
-            return f'{config.resize[0]}x{config.resize[1]}'
-        if config.resize_scale is not None:
-            return f'{config.resize_scale:g} x the image size'
-        return 'the image size'
-
     # ------------------------------------------------------------------ callbacks
 
-    def _on_color(self, msg: Image) -> None:
+    def _on_color(self, msg) -> None:
         now = time.monotonic()
         self._stats.frame_in(now)
         self._health.frame_in(now)
         try:
-            image = conv.color_to_rgb(msg)
+            image = color_message_to_rgb(msg)
         except conv.ConversionError as exc:
             self._drop('color_invalid')
             self.get_logger().warning(f'colour image dropped: {exc}',
@@ -213,9 +211,9 @@ class FrontendNode(Node):
         self._offer(self._sync.add_color(conv.stamp_to_ns(msg.header.stamp), (msg.header, image),
                                          now))
 
-    def _on_depth(self, msg: Image) -> None:
+    def _on_depth(self, msg) -> None:
         try:
-            depth = conv.depth_to_metres(msg, self._p['depth_scale'])
+            depth = depth_message_to_metres(msg, self._p['depth_scale'])
         except conv.ConversionError as exc:
             self._drop('depth_invalid')
             self.get_logger().warning(f'depth image dropped: {exc}',

@@ -50,6 +50,10 @@ PARAMETERS = {
     'qos_depth': (5, 'input QoS history depth', (1, 1000)),
     'sync_slop': (0.02, 'max colour/depth stamp difference (s); also how long colour waits '
                   'for depth before it is processed alone', (0.0, 1.0)),
+    'color_transport': ('raw', 'colour input: raw (Image on color/image_raw) | compressed '
+                        '(CompressedImage on color/image_raw/compressed)', None),
+    'depth_transport': ('raw', 'depth input: raw (Image on depth/image_raw) | compressedDepth '
+                        '(CompressedImage on depth/image_raw/compressedDepth)', None),
     'use_depth': (True, 'subscribe to depth and estimate odometry', None),
     'max_stamp_jump': (5.0, 'largest forward stamp step (s) accepted without confirmation by '
                        'the next frame (see the module doc); 0: off', (0.0, 1e6)),
@@ -87,6 +91,15 @@ def frontend_config(params: Mapping[str, object]) -> FrontendConfig:
         depth_max=float(params['depth_max']), ransac=ransac_config(params))
 
 
+def network_size_text(config: FrontendConfig) -> str:
+    """Return the network input size of `config` in words, for the start-up log."""
+    if config.resize is not None:
+        return f'{config.resize[0]}x{config.resize[1]}'
+    if config.resize_scale is not None:
+        return f'{config.resize_scale:g} x the image size'
+    return 'the image size'
+
+
 def health_config(params: Mapping[str, object]) -> HealthConfig:
     """Return the diagnostics thresholds held by the node's `diagnostics_*` parameters."""
     return HealthConfig(window=float(params['diagnostics_window']),
@@ -99,6 +112,12 @@ def check_parameters(params: Mapping[str, object]) -> None:
     if params['qos_reliability'] not in ('best_effort', 'reliable'):
         raise ValueError('qos_reliability must be best_effort or reliable, got '
                          f"{params['qos_reliability']!r}")
+    if params['color_transport'] not in ('raw', 'compressed'):
+        raise ValueError('color_transport must be raw or compressed, got '
+                         f"{params['color_transport']!r}")
+    if params['depth_transport'] not in ('raw', 'compressedDepth'):
+        raise ValueError('depth_transport must be raw or compressedDepth, got '
+                         f"{params['depth_transport']!r}")
     frontend_config(params)
     health_config(params)
 
