@@ -30,6 +30,19 @@ topic                                      type                         offered 
   ``TumSequence`` associates it (interpolated between the bracketing ground-truth samples),
   as a PoseStamped in frame ``world`` and as the TF ``world -> camera_gt``.
 
+``--compressed`` writes the images as image_transport's ``sensor_msgs/msg/CompressedImage``
+instead (what a camera driver's ``compressed`` / ``compressedDepth`` transports publish; the
+node reads them with ``color_transport:=compressed depth_transport:=compressedDepth``), on
+the raw topics' image_transport names; everything else is unchanged:
+
+* ``/camera/color/image_raw/compressed``: JPEG (quality 95), format
+  ``'rgb8; jpeg compressed bgr8'`` (lossy).
+* ``/camera/aligned_depth_to_color/image_raw/compressedDepth``: the 12-byte header
+  ``(0, 0.0, 0.0)`` then a 16-bit PNG of the millimetres, format
+  ``'16UC1; compressedDepth png'`` (lossless).
+
+The bytes come from :mod:`lfnet_ros.image_encoding`, as the node's own encoders'.
+
 "Sensor data" is ROS's ``qos_profile_sensor_data`` (best effort, keep last 5, volatile); a
 reliable or best-effort subscriber matches it. The messages are built and CDR-serialised
 with rosbags' ``ROS2_KILTED`` typestore, so no ROS installation is needed to write the bag.
@@ -49,6 +62,7 @@ from tqdm import tqdm
 
 from lfnet_core.rigid_poses import rotation_to_quaternion
 from lfnet_core.tum import TumSequence
+from lfnet_ros.image_encoding import encode_compressed_depth, encode_jpeg
 
 COLOR_TOPIC = '/camera/color/image_raw'
 DEPTH_TOPIC = '/camera/aligned_depth_to_color/image_raw'
@@ -58,6 +72,8 @@ TF_TOPIC = '/tf'
 CAMERA_FRAME = 'camera_color_optical_frame'
 WORLD_FRAME = 'world'
 GT_FRAME = 'camera_gt'
+COMPRESSED_COLOR_TOPIC = COLOR_TOPIC + '/compressed'
+COMPRESSED_DEPTH_TOPIC = DEPTH_TOPIC + '/compressedDepth'
 STORAGES = {'mcap': StoragePlugin.MCAP, 'sqlite3': StoragePlugin.SQLITE3}
 
 _DEFAULT = QosTime(0, 0)  # rmw's default duration: no deadline / lifespan / lease limit
@@ -82,6 +98,15 @@ TOPICS = {
 }
 
 
+COMPRESSED_TOPICS = {
+    INFO_TOPIC: TOPICS[INFO_TOPIC],
+    COMPRESSED_DEPTH_TOPIC: ('sensor_msgs/msg/CompressedImage', SENSOR_QOS),
+    COMPRESSED_COLOR_TOPIC: ('sensor_msgs/msg/CompressedImage', SENSOR_QOS),
+    POSE_TOPIC: TOPICS[POSE_TOPIC],
+    TF_TOPIC: TOPICS[TF_TOPIC],
+}
+
+
 class BagFromTumError(RuntimeError):
     """The conversion cannot be done (bad input, existing output)."""
 
@@ -93,6 +118,7 @@ class _Messages:
         self.ts = typestore
         self.t = {name.split('/')[-1]: typestore.types[name] for name in (
             'builtin_interfaces/msg/Time', 'std_msgs/msg/Header', 'sensor_msgs/msg/Image',
+            'sensor_msgs/msg/CompressedImage',
             'sensor_msgs/msg/CameraInfo', 'sensor_msgs/msg/RegionOfInterest',
             'geometry_msgs/msg/PoseStamped', 'geometry_msgs/msg/Pose', 'geometry_msgs/msg/Point',
             'geometry_msgs/msg/Quaternion', 'geometry_msgs/msg/TransformStamped',
@@ -108,6 +134,10 @@ class _Messages:
         return self.t['Image'](header=header, height=height, width=width, encoding=encoding,
                                is_bigendian=0, step=int(array.strides[0]),
                                data=array.view(np.uint8).reshape(-1))
+
+    def compressed(self, header, data: bytes, fmt: str):
+        return self.t['CompressedImage'](header=header, format=fmt,
+                                         data=np.frombuffer(data, np.uint8))
 
     def camera_info(self, header, K: np.ndarray, width: int, height: int):
         P = np.zeros((3, 4))
@@ -149,7 +179,8 @@ def depth_to_millimetres(depth: np.ndarray) -> np.ndarray:
 
 
 def convert(dataset: str, out: str, storage: str = 'mcap', max_frames: Optional[int] = None,
-            depth_factor: Optional[float] = None, progress: bool = True) -> Dict[str, object]:
+            depth_factor: Optional[float] = None, progress: bool = True,
+            compressed: bool = False) -> Dict[str, object]:
     """
     Convert the TUM folder ``dataset`` into the new rosbag2 ``out`` (see the module doc).
 
@@ -160,6 +191,8 @@ def convert(dataset: str, out: str, storage: str = 'mcap', max_frames: Optional[
         max_frames: convert at most this many (associated) frames; None: all.
         depth_factor: depth PNG units per metre; None: the folder's files, else 5000.
         progress: show a progress bar.
+        compressed: write the images as CompressedImage (JPEG colour, compressedDepth PNG
+            depth) on ``<topic>/compressed`` and ``<topic>/compressedDepth``.
 
     Returns:
         ``{'bag', 'storage', 'frames', 'messages': {topic: count}, 'start_ns', 'end_ns'}``.
@@ -182,17 +215,18 @@ def convert(dataset: str, out: str, storage: str = 'mcap', max_frames: Optional[
     if count == 0:
         raise BagFromTumError(f'{dataset}: no frame has depth and ground truth within 20 ms')
     build = _Messages(get_typestore(Stores.ROS2_KILTED))
-    messages = dict.fromkeys(TOPICS, 0)
+    topics = COMPRESSED_TOPICS if compressed else TOPICS
+    messages = dict.fromkeys(topics, 0)
     stamps = [int(round(float(t) * 1e9)) for t in sequence.timestamps[:count]]
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with Writer(out_path, version=9, storage_plugin=STORAGES[storage]) as writer:
         connections = {topic: writer.add_connection(topic, msgtype, typestore=build.ts,
                                                     offered_qos_profiles=[qos])
-                       for topic, (msgtype, qos) in TOPICS.items()}
+                       for topic, (msgtype, qos) in topics.items()}
 
         def write(topic: str, stamp_ns: int, msg) -> None:
             writer.write(connections[topic], stamp_ns,
-                         build.serialize(msg, TOPICS[topic][0]))
+                         build.serialize(msg, topics[topic][0]))
             messages[topic] += 1
 
         for index in tqdm(range(count), desc='writing bag', unit='frame', disable=not progress):
@@ -201,9 +235,15 @@ def convert(dataset: str, out: str, storage: str = 'mcap', max_frames: Optional[
             height, width = frame.rgb.shape[:2]
             camera = build.header(stamp, CAMERA_FRAME)
             write(INFO_TOPIC, stamp, build.camera_info(camera, frame.K, width, height))
-            write(DEPTH_TOPIC, stamp, build.image(camera, depth_to_millimetres(frame.depth),
-                                                  '16UC1'))
-            write(COLOR_TOPIC, stamp, build.image(camera, frame.rgb, 'rgb8'))
+            depth_mm = depth_to_millimetres(frame.depth)
+            if compressed:
+                write(COMPRESSED_DEPTH_TOPIC, stamp,
+                      build.compressed(camera, *encode_compressed_depth(depth_mm)))
+                write(COMPRESSED_COLOR_TOPIC, stamp,
+                      build.compressed(camera, *encode_jpeg(frame.rgb)))
+            else:
+                write(DEPTH_TOPIC, stamp, build.image(camera, depth_mm, '16UC1'))
+                write(COLOR_TOPIC, stamp, build.image(camera, frame.rgb, 'rgb8'))
             world = build.header(stamp, WORLD_FRAME)
             write(POSE_TOPIC, stamp, build.pose(world, frame.T_world_cam))
             write(TF_TOPIC, stamp, build.tf(world, GT_FRAME, frame.T_world_cam))
@@ -227,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--depth-factor', type=float,
                         help="depth PNG units per metre (default: the folder's camera.yaml / "
                              'intrinsics.txt, else 5000 as in TUM)')
+    parser.add_argument('--compressed', action='store_true',
+                        help='write the images as CompressedImage: JPEG colour on '
+                             '<colour topic>/compressed, compressedDepth PNG depth on '
+                             '<depth topic>/compressedDepth (image_transport names)')
     return parser
 
 
@@ -235,7 +279,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = convert(args.dataset, args.out, args.storage, args.max_frames,
-                         args.depth_factor)
+                         args.depth_factor, compressed=args.compressed)
     except (BagFromTumError, FileNotFoundError, OSError) as exc:
         print(f'lfnet-bag-from-tum: {exc}', file=sys.stderr)
         return 1

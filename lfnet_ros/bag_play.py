@@ -6,7 +6,8 @@
 Reads the bag (MCAP or sqlite3) with ``rosbags.rosbag2.Reader`` and publishes every message's
 CDR bytes unchanged (``publisher.publish(raw)``: no deserialisation) from one rclpy node,
 ``lfnet_bag_play``, one publisher per topic with the message class imported from the type name
-(``sensor_msgs/msg/Image`` -> ``sensor_msgs.msg.Image``). Topics whose type is not importable
+(``sensor_msgs/msg/Image`` -> ``sensor_msgs.msg.Image``; ``sensor_msgs/msg/CompressedImage``, as
+``lfnet-bag-from-tum --compressed`` writes, likewise). Topics whose type is not importable
 here (e.g. ``tf2_msgs``, which has no PyPI wheel) are skipped with a warning.
 
 Behaviour:

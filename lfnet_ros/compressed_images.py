@@ -13,17 +13,14 @@ CompressedImage messages as image_transport writes them: ``compressed``, ``compr
 Every malformed message raises :class:`ConversionError` (the node counts it as a drop).
 """
 
-import struct
-
 import cv2
 import numpy as np
 from sensor_msgs.msg import CompressedImage
 from std_msgs.msg import Header
 
 from lfnet_ros.conversion_error import ConversionError
+from lfnet_ros.image_encoding import DEPTH_HEADER, encode_compressed_depth, encode_jpeg
 from lfnet_ros.image_messages import color_to_rgb, depth_to_metres
-
-DEPTH_HEADER = struct.Struct('<iff')
 
 
 def _decode(data: bytes, flags: int) -> np.ndarray:
@@ -84,21 +81,11 @@ def depth_message_to_metres(msg, depth_scale: float = 0.001) -> np.ndarray:
 
 def rgb_to_compressed(rgb: np.ndarray, header: Header, quality: int = 95) -> CompressedImage:
     """Return (H, W, 3) RGB uint8 as a ``compressed`` JPEG message, as a camera driver sends."""
-    ok, data = cv2.imencode('.jpg', np.ascontiguousarray(rgb[:, :, ::-1]),
-                            [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:
-        raise ConversionError('JPEG encoding failed')
-    return CompressedImage(header=header, format='rgb8; jpeg compressed bgr8',
-                           data=data.tobytes())
+    data, fmt = encode_jpeg(rgb, quality)
+    return CompressedImage(header=header, format=fmt, data=data)
 
 
 def depth_to_compressed(depth_mm: np.ndarray, header: Header) -> CompressedImage:
     """Return (H, W) uint16 millimetre depth as a ``16UC1; compressedDepth png`` message."""
-    if depth_mm.dtype != np.uint16 or depth_mm.ndim != 2:
-        raise ConversionError(f'compressedDepth: expected (H, W) uint16, got {depth_mm.dtype} '
-                              f'{depth_mm.shape}')
-    ok, png = cv2.imencode('.png', depth_mm)
-    if not ok:
-        raise ConversionError('PNG encoding failed')
-    return CompressedImage(header=header, format='16UC1; compressedDepth png',
-                           data=DEPTH_HEADER.pack(0, 0.0, 0.0) + png.tobytes())
+    data, fmt = encode_compressed_depth(depth_mm)
+    return CompressedImage(header=header, format=fmt, data=data)

@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """``lfnet-bag-from-tum``: a written TUM folder as a rosbag2, read back with rosbags."""
 
+import struct
+
+import cv2
 import numpy as np
 import pytest
 
@@ -107,3 +110,82 @@ def test_not_a_tum_folder(tmp_path, capsys):
     assert bag_from_tum.main([str(tmp_path), str(tmp_path / 'bag')]) == 1
     assert 'rgb.txt' in capsys.readouterr().err
     assert not (tmp_path / 'bag').exists()
+
+
+COMPRESSED_TYPES = {
+    '/camera/color/image_raw/compressed': 'sensor_msgs/msg/CompressedImage',
+    '/camera/aligned_depth_to_color/image_raw/compressedDepth':
+        'sensor_msgs/msg/CompressedImage',
+    '/camera/color/camera_info': 'sensor_msgs/msg/CameraInfo',
+    '/ground_truth/pose': 'geometry_msgs/msg/PoseStamped',
+    '/tf': 'tf2_msgs/msg/TFMessage',
+}
+
+
+def _psnr(decoded: np.ndarray, original: np.ndarray) -> float:
+    """Return the peak signal-to-noise ratio of two uint8 images in dB."""
+    mse = np.mean((decoded.astype(np.float64) - original.astype(np.float64)) ** 2)
+    return float(10.0 * np.log10(255.0 ** 2 / mse))
+
+
+def test_compressed_bag(tum_folder, tmp_path):
+    bag = tmp_path / 'bag'
+    assert bag_from_tum.main([str(tum_folder), str(bag), '--compressed']) == 0
+    types, qos, messages = _read_back(bag)
+    assert types == COMPRESSED_TYPES
+    assert qos['/camera/color/image_raw/compressed'][0].reliability.name == 'BEST_EFFORT'
+    by_topic = {topic: [] for topic in COMPRESSED_TYPES}
+    for topic, bag_time, msg in messages:
+        by_topic[topic].append((bag_time, msg))
+    assert all(len(items) == FRAMES for items in by_topic.values())
+
+    sequence = TumSequence(tum_folder)
+    stamps = [int(round(t * 1e9)) for t in sequence.timestamps]
+    for index, frame in enumerate(sequence):
+        bag_time, color = by_topic['/camera/color/image_raw/compressed'][index]
+        assert bag_time == stamps[index]
+        assert color.header.frame_id == 'camera_color_optical_frame'
+        assert color.format == 'rgb8; jpeg compressed bgr8'
+        data = np.asarray(color.data, np.uint8)
+        assert data[:2].tolist() == [0xFF, 0xD8]  # a JPEG file
+        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        assert _psnr(bgr[:, :, ::-1], frame.rgb) > 30.0  # JPEG quality 95
+
+        _, depth = by_topic['/camera/aligned_depth_to_color/image_raw/compressedDepth'][index]
+        assert depth.format == '16UC1; compressedDepth png'
+        data = np.asarray(depth.data, np.uint8).tobytes()
+        assert struct.unpack('<iff', data[:12]) == (0, 0.0, 0.0)
+        mm = cv2.imdecode(np.frombuffer(data[12:], np.uint8), cv2.IMREAD_UNCHANGED)
+        assert mm.dtype == np.uint16
+        np.testing.assert_array_equal(mm, bag_from_tum.depth_to_millimetres(frame.depth))
+
+        info = by_topic['/camera/color/camera_info'][index][1]
+        np.testing.assert_allclose(np.asarray(info.k).reshape(3, 3), frame.K)
+        pose = by_topic['/ground_truth/pose'][index][1]
+        np.testing.assert_allclose([pose.pose.position.x, pose.pose.position.y,
+                                    pose.pose.position.z], frame.T_world_cam[:3, 3], atol=1e-9)
+
+
+def test_compressed_bytes_match_the_node_decoders(tum_folder, tmp_path):
+    """The bag's CompressedImage bytes decode with the node's own decoders."""
+    compressed_images = pytest.importorskip('lfnet_ros.compressed_images')
+    sensor_msgs = pytest.importorskip('sensor_msgs.msg')
+    bag = tmp_path / 'bag'
+    bag_from_tum.convert(str(tum_folder), str(bag), progress=False, compressed=True,
+                         max_frames=1)
+    _, _, messages = _read_back(bag)
+    found = {topic: msg for topic, _, msg in messages}
+    frame = TumSequence(tum_folder)[0]
+
+    def as_rclpy(msg):
+        return sensor_msgs.CompressedImage(format=msg.format,
+                                           data=np.asarray(msg.data, np.uint8).tobytes())
+    rgb = compressed_images.compressed_to_rgb(
+        as_rclpy(found['/camera/color/image_raw/compressed']))
+    assert rgb.shape == frame.rgb.shape
+    assert _psnr(rgb, frame.rgb) > 30.0
+    metres = compressed_images.compressed_depth_to_metres(
+        as_rclpy(found['/camera/aligned_depth_to_color/image_raw/compressedDepth']))
+    mm = bag_from_tum.depth_to_millimetres(frame.depth)
+    np.testing.assert_array_equal(np.isnan(metres), mm == 0)
+    np.testing.assert_allclose(metres[mm > 0], mm[mm > 0] * np.float32(0.001), rtol=1e-6)
