@@ -36,9 +36,12 @@ the ground truth on ``/ground_truth/pose`` (the topic names are options).
    * ``report.json`` (below) and a printed summary;
    * ``estimate.tum`` (the node's odometry, odom frame) and ``groundtruth.tum`` (the bag's
      ``/ground_truth/pose``, world frame); with ``--compare orb`` also ``estimate_orb.tum``;
-   * ``trajectory.png``: top view of the ground truth and the SE(3)-aligned estimate(s);
+   * ``trajectory.png``: top view of the ground truth and the SE(3)-aligned estimate(s), under
+     it LF-Net's per-frame tracking state and the per-frame rotation error;
    * ``errors.png``: ATE and per-frame RPE (translation) over time;
-   * ``matches.png``: one frame pair's published matches (green PnP inliers);
+   * ``matches.png``: the frame pair with the most estimated motion among those the node's
+     matches (chained over a few consecutive frames) still connect with PnP inliers (green
+     inliers, red outliers, keypoint circles of their scale; :mod:`lfnet_ros.match_image`);
    * ``node.log``, ``node_params.yaml``.
 
 Trajectory scores come from evo's Python API (:mod:`lfnet_ros.trajectory_scores`): SE(3)
@@ -187,7 +190,8 @@ def run_eval(args: argparse.Namespace) -> Dict[str, object]:
     methods = {'lfnet': lfnet, **({'orb': comparison['orb']} if comparison else {})}
     title = ', '.join(pair_title(name, entry['trajectory']) for name, entry in methods.items())
     if curves:
-        plot_top_view(out / 'trajectory.png', curves, f'{Path(args.bag).name}: {title}{suffix}')
+        plot_top_view(out / 'trajectory.png', curves, f'{Path(args.bag).name}: {title}{suffix}',
+                      {'lfnet': run.tracking_over_time()})
         plot_errors(out / 'errors.png', curves, f'{Path(args.bag).name}: {title}{suffix}')
     images = BagImages(args.bag, topics.color, stamps)
     pair = write_matches_image(out / 'matches.png', images, stamps, recorder, run.processed,

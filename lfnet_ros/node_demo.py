@@ -29,9 +29,13 @@ What it does:
 
    * ``summary.json`` (the fields below) and the same summary printed;
    * ``trajectory.png``: top view of the estimate (SE(3)-aligned and unaligned) against the
-     ground truth, and the ATE / per-frame RPE over time;
-   * ``matches.png``: one frame pair's matches, drawn from the published keypoints and matches
-     clouds on the two published colour frames (green PnP inliers, red outliers);
+     ground truth, the ATE / per-frame RPE over time, and under them the per-frame tracking
+     state and rotation error (:func:`lfnet_ros.trajectory_plots.plot_overview`);
+   * ``matches.png``: the frame pair with the most ground-truth motion among those the node's
+     matches (chained over a few consecutive frames) still connect with PnP inliers, drawn from
+     the published keypoints (circles of their scale, orientation ticks) and matches clouds on
+     the two published colour frames (green PnP inliers, red outliers;
+     :mod:`lfnet_ros.match_image`);
    * ``estimate.tum`` and ``groundtruth.tum`` (``timestamp tx ty tz qx qy qz qw``), both in the
      odometry frame (= the first processed camera optical frame), so they compare directly
      (e.g. ``evo_ape tum groundtruth.tum estimate.tum -a``);
@@ -192,10 +196,11 @@ def analyse(sequence: DemoSequence, stamps: List[int], sent: Dict[int, float],
                  f'drift {traj["drift_percent"]:.1f} % of {traj["path_length_m"]:.2f} m')
         if weights['untrained']:
             title += ' - UNTRAINED weights: not LF-Net accuracy'
-        plot_overview(out / 'trajectory.png', score.curves, title)
+        plot_overview(out / 'trajectory.png', score.curves, title, run.tracking_over_time())
 
     pair = write_matches_image(out / 'matches.png', sequence.rgb, stamps, recorder,
-                               run.processed, bool(weights['untrained']))
+                               run.processed, bool(weights['untrained']),
+                               poses=dict(zip(stamps, T_gt)), pose_source='ground truth')
     return {
         **weights,
         'backend': run.diagnostics.get('backend', 'unknown'),

@@ -59,6 +59,8 @@ class Recorder:
         cloud = conv.cloud_to_array(msg)
         self.keypoints[conv.stamp_to_ns(msg.header.stamp)] = (now, {
             'uv': np.stack([cloud['u'], cloud['v']], axis=1).astype(np.float32),
+            'scale': cloud['scale'].astype(np.float32),
+            'orientation': cloud['orientation'].astype(np.float32),
             'with_depth': int(np.isfinite(cloud['z']).sum())})
 
     def _on_matches(self, msg: PointCloud2) -> None:
@@ -168,8 +170,14 @@ class Recorder:
             in_to_odom=[self.odom[s][0] - sent[s] for s in processed
                         if s in sent and s in self.odom],
             throughput_hz=throughput, estimate_stamps=estimate,
+            frame_states=[tracking_state(self.odom[s][1]) for s in estimate],
             estimate_poses=np.array([conv.pose_to_matrix(self.odom[s][1].pose.pose)
                                      for s in estimate]).reshape(-1, 4, 4))
+
+    def odometry_poses(self, stamps: Sequence[int]) -> Dict[int, np.ndarray]:
+        """Return {stamp: camera-to-odom pose (4x4)} of the ``stamps`` with odometry."""
+        return {s: conv.pose_to_matrix(self.odom[s][1].pose.pose) for s in stamps
+                if s in self.odom}
 
     def destroy(self) -> None:
         """Destroy the executor and the node."""

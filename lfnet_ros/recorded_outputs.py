@@ -8,7 +8,7 @@ keypoint, match and inlier counts, tracking states, the newest diagnostics, late
 by the tool); :meth:`lfnet_ros.node_recorder.Recorder.recorded_run` fills it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -68,6 +68,7 @@ class RecordedRun:
             keypoints (None with fewer than 2 processed frames).
         estimate_stamps: stamps (ns) of the processed frames with odometry.
         estimate_poses: (N, 4, 4) their camera-to-odom poses.
+        frame_states: (N,) their tracking states (``ok``, ``init``, ``lost``).
 
     """
 
@@ -84,6 +85,7 @@ class RecordedRun:
     throughput_hz: Optional[float]
     estimate_stamps: List[int]
     estimate_poses: np.ndarray
+    frame_states: List[str] = field(default_factory=list)
 
     @property
     def inlier_ratio(self) -> Optional[float]:
@@ -99,3 +101,7 @@ class RecordedRun:
     def estimate_seconds(self) -> Tuple[np.ndarray, np.ndarray]:
         """Return (stamps in seconds, (N, 4, 4) poses) of the odometry estimate."""
         return np.asarray(self.estimate_stamps, np.float64) * 1e-9, self.estimate_poses
+
+    def tracking_over_time(self) -> Tuple[np.ndarray, List[str]]:
+        """Return (stamps in seconds, tracking state) of the frames with odometry."""
+        return np.asarray(self.estimate_stamps, np.float64) * 1e-9, list(self.frame_states)

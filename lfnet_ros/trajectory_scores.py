@@ -45,6 +45,8 @@ class TrajectoryCurves:
             failed).
         ate: (N,) ATE per pose, metres.
         rpe: (N - 1,) per-frame RPE translation, metres.
+        rpe_rot: (N - 1,) per-frame RPE rotation (the error of each frame-to-frame rotation
+            against the ground truth), degrees.
 
     """
 
@@ -54,6 +56,7 @@ class TrajectoryCurves:
     aligned: np.ndarray
     ate: np.ndarray
     rpe: np.ndarray
+    rpe_rot: np.ndarray
 
     @property
     def seconds(self) -> np.ndarray:
@@ -146,7 +149,7 @@ def score_trajectory(groundtruth: Path, estimate: Path) -> TrajectoryScore:
     curves = TrajectoryCurves(
         stamps=np.asarray(ref.timestamps, np.float64), ground_truth=ref_poses,
         estimate=est_poses, aligned=np.array(aligned.poses_se3).reshape(-1, 4, 4),
-        ate=np.asarray(ape.error), rpe=np.asarray(rpe_t.error))
+        ate=np.asarray(ape.error), rpe=np.asarray(rpe_t.error), rpe_rot=np.asarray(rpe_r.error))
     return TrajectoryScore(result, curves)
 
 
