@@ -30,7 +30,7 @@ the ground truth on ``/ground_truth/pose`` (the topic names are options).
    measure the front-end, not the machine. ``--rate R > 0``: open loop, the bag's timing
    scaled by R (1 = real time), as a camera would; the node keeps the newest frame and the
    report counts what it dropped (``frames.dropped``, ``frames.node``).
-4. Records ``keypoints``, ``matches``, ``odom`` and ``/diagnostics``
+4. Records ``keypoints``, ``matches``, ``visual_odom`` and ``/diagnostics``
    (:class:`lfnet_ros.node_recorder.Recorder`), stops the node and writes into ``--out`` DIR:
 
    * ``report.json`` (below) and a printed summary;

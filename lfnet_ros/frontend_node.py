@@ -6,7 +6,7 @@ The LF-Net visual-odometry front-end node (``ros2 run lfnet_ros frontend`` / ``l
 Subscribes (node-relative, remappable): ``color/image_raw`` (rgb8, bgr8, rgba8, bgra8, mono8,
 mono16; or ``.../compressed`` with ``color_transport`` compressed), ``depth/image_raw`` (16UC1
 times ``depth_scale`` or 32FC1 metres, 0/NaN invalid; or ``.../compressedDepth``) and
-``color/camera_info``. Publishes ``keypoints``, ``matches`` (PointCloud2), ``odom``, ``/tf``
+``color/camera_info``. Publishes ``keypoints``, ``matches`` (PointCloud2), ``visual_odom``, ``/tf``
 (``publish_tf``), ``debug_image`` (only while subscribed) and ``/diagnostics`` at 1 Hz.
 
 Threading: ``rclpy.spin`` runs the callbacks (conversion, checks, pairing; never inference);
@@ -57,7 +57,7 @@ from lfnet_ros.node_diagnostics import diagnostic_array, hardware_id
 from lfnet_ros.node_health import HealthMonitor
 from lfnet_ros.node_parameters import (check_parameters, frontend_config, health_config,
                                        network_size_text, parameter_descriptor, PARAMETERS)
-from lfnet_ros.odometry_messages import odometry_message, odometry_transform
+from lfnet_ros.odometry_messages import odometry_message, ODOMETRY_TOPIC, odometry_transform
 from lfnet_ros.stats import FrontendStats
 from lfnet_ros.sync import ApproximateSync, LatestSlot, SyncedFrame
 
@@ -107,7 +107,7 @@ class FrontendNode(Node):
                             reliability=reliability)
         self._pub_keypoints = self.create_publisher(PointCloud2, 'keypoints', 10)
         self._pub_matches = self.create_publisher(PointCloud2, 'matches', 10)
-        self._pub_odom = self.create_publisher(Odometry, 'odom', 10)
+        self._pub_odom = self.create_publisher(Odometry, ODOMETRY_TOPIC, 10)
         self._pub_debug = self.create_publisher(Image, 'debug_image', 2)
         self._pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self._pub_tf = None

@@ -4,9 +4,9 @@
 The ROS tools' own node: camera publishers towards the front-end, recorders of its outputs.
 
 :class:`Recorder` publishes ``color/image_raw``, ``depth/image_raw`` and ``color/camera_info``
-(reliable, keep last 10) and records ``keypoints``, ``matches``, ``odom`` and ``/diagnostics``
-by stamp with their receipt times (``time.monotonic``). Its waits spin its executor and raise
-:class:`lfnet_ros.node_process.NodeError` as soon as the node process exits.
+(reliable, keep last 10) and records ``keypoints``, ``matches``, ``visual_odom`` and
+``/diagnostics`` by stamp with their receipt times (``time.monotonic``). Its waits spin its
+executor and raise :class:`lfnet_ros.node_process.NodeError` as soon as the node process exits.
 """
 
 import time
@@ -23,6 +23,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from lfnet_ros import conversions as conv
 from lfnet_ros.frame_messages import FrameMessages
 from lfnet_ros.node_process import NodeProcess
+from lfnet_ros.odometry_messages import ODOMETRY_TOPIC
 from lfnet_ros.recorded_outputs import diagnostics_values, RecordedRun, tracking_state, \
     TRACKING_STATES
 
@@ -49,7 +50,7 @@ class Recorder:
         self.subs = [
             self.node.create_subscription(PointCloud2, 'keypoints', self._on_keypoints, 10),
             self.node.create_subscription(PointCloud2, 'matches', self._on_matches, 10),
-            self.node.create_subscription(Odometry, 'odom', self._on_odom, 10),
+            self.node.create_subscription(Odometry, ODOMETRY_TOPIC, self._on_odom, 10),
             self.node.create_subscription(DiagnosticArray, '/diagnostics',
                                           self._on_diagnostics, 10),
         ]

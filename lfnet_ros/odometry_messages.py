@@ -18,6 +18,8 @@ from std_msgs.msg import Header
 from lfnet_core.frontend import FrameResult
 from lfnet_ros import conversions as conv
 
+# Not 'odom', the usual wheel-odometry topic; remap visual_odom:=odom for the old name.
+ODOMETRY_TOPIC = 'visual_odom'
 COVARIANCE_OK = 1e-4
 COVARIANCE_LOST = 1e3
 

@@ -26,6 +26,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
 
 from lfnet_ros import conversions as conv
+from lfnet_ros.odometry_messages import ODOMETRY_TOPIC
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0
@@ -99,7 +100,7 @@ class NodeHarness:
         self.subs = [
             self.node.create_subscription(PointCloud2, 'keypoints', self.keypoints.append, 10),
             self.node.create_subscription(PointCloud2, 'matches', self.matches.append, 10),
-            self.node.create_subscription(Odometry, 'odom', self.odom.append, 10),
+            self.node.create_subscription(Odometry, ODOMETRY_TOPIC, self.odom.append, 10),
             self.node.create_subscription(DiagnosticArray, '/diagnostics',
                                           self.diagnostics.append, 10),
             self.node.create_subscription(Image, 'debug_image', self.debug_images.append, 10),
