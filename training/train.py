@@ -156,12 +156,23 @@ def _init_weights(model: LFNet, path: str) -> None:
     tqdm.write(f'initialised from {path}')
 
 
+def ignore_stop_signals(worker_id: int) -> None:
+    """Let a data-loader worker ignore SIGINT/SIGTERM: the main process saves, then stops it.
+
+    A signal sent to the whole process group (Ctrl-C in a terminal, `pkill -f lfnet-train`)
+    would otherwise kill the worker while the main process writes latest.pt.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _make_loader(dataset: Dataset, cfg: DictConfig, start: int, rank: int) -> DataLoader:
     sampler = StepBatchSampler(len(dataset), cfg.train.batch_size, cfg.seed, start,
                                cfg.train.iterations, rank)
     workers = int(cfg.data.get('num_workers', 0))
     return DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
-                      persistent_workers=workers > 0, prefetch_factor=2 if workers else None)
+                      persistent_workers=workers > 0, prefetch_factor=2 if workers else None,
+                      worker_init_fn=ignore_stop_signals if workers else None)
 
 
 def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:

@@ -4,8 +4,10 @@
 
 import os
 from pathlib import Path
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -188,6 +190,32 @@ def test_interrupt_saves_latest(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         train(cfg)
     assert torch.load(out / 'checkpoints' / 'latest.pt', weights_only=True)['step'] == 3
+
+
+def test_sigterm_to_the_process_group_still_saves_latest(tmp_path):
+    """`pkill -f lfnet-train` signals the data-loader worker too; the final save must hold."""
+    out = tmp_path / 'group'
+    cmd = [sys.executable, '-c', 'import sys; from training.train import main; '
+           'sys.exit(main(sys.argv[1:]))', str(TINY), *SMALL, f'train.out_dir={out}',
+           'train.iterations=100000', 'train.ckpt_every=100000', 'train.ckpt_minutes=100000',
+           'train.val_every=100000', 'train.log_every=1', 'data.num_workers=1']
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    metrics = out / 'metrics.csv'
+    try:
+        deadline = time.monotonic() + 300
+        while not (metrics.is_file() and any(line.startswith('3,')
+                                             for line in metrics.read_text().splitlines())):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+            time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGTERM)
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, output
+    assert 'Traceback' not in output, output
+    assert torch.load(out / 'checkpoints' / 'latest.pt', weights_only=True)['step'] >= 3
 
 
 @pytest.mark.parametrize('config', sorted((REPO / 'training' / 'configs').glob('*.yaml')),
