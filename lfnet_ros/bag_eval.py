@@ -71,7 +71,6 @@ tracking, trajectory, latency; else null), ``matches_image``, ``node_exit_status
 """
 
 import argparse
-import json
 import os
 from pathlib import Path
 import sys
@@ -96,15 +95,14 @@ from lfnet_ros.node_process import launch_available, launch_file_command, node_p
     write_parameters_file
 from lfnet_ros.node_recorder import Recorder
 from lfnet_ros.orb_comparison import run_orb
-from lfnet_ros.recorded_outputs import node_latencies
-from lfnet_ros.ros_environment import ros_environment, temporary_environ
+from lfnet_ros.recorded_outputs import node_latencies, write_run_record
+from lfnet_ros.ros_environment import ros_environment, ros_variables, temporary_environ
 from lfnet_ros.stats import percentiles_ms
 from lfnet_ros.trajectory_plots import plot_errors, plot_top_view
 from lfnet_ros.trajectory_scores import evo_home, score_trajectory
 
 COMPARE_METHODS = ('orb',)
 LATENCY_PERCENTS = (50, 90, 99)
-ROS_VARIABLES = ('ROS_DOMAIN_ID', 'ROS_AUTOMATIC_DISCOVERY_RANGE', 'FASTDDS_DEFAULT_PROFILES_FILE')
 
 
 def start_node(params_file: Path, topics: Topics, log: Path) -> Tuple[NodeProcess, str]:
@@ -224,10 +222,9 @@ def run_eval(args: argparse.Namespace) -> Dict[str, object]:
         'matches_image': pair,
         'node_exit_status': node_rc,
         'wall_s': time.monotonic() - start,
-        'ros': {k: os.environ.get(k) for k in ROS_VARIABLES},
+        'ros': ros_variables(),
     }
-    report['files'] = sorted({p.name for p in out.iterdir() if p.is_file()} | {'report.json'})
-    (out / 'report.json').write_text(json.dumps(report, indent=2, default=json_default) + '\n')
+    write_run_record(out, 'report.json', report, json_default)
     return report
 
 

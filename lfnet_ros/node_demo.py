@@ -62,7 +62,6 @@ under ``$HOME``; a temporary one is used where it is missing or read-only.
 
 import argparse
 from dataclasses import dataclass
-import json
 import os
 from pathlib import Path
 import sys
@@ -83,13 +82,11 @@ from lfnet_ros.match_image import write_matches_image
 from lfnet_ros.node_process import node_command, NodeError, NodeLaunch, NodeProcess, \
     weights_status
 from lfnet_ros.node_recorder import Recorder
-from lfnet_ros.recorded_outputs import node_latencies
-from lfnet_ros.ros_environment import ros_environment, temporary_environ
+from lfnet_ros.recorded_outputs import node_latencies, write_run_record
+from lfnet_ros.ros_environment import ros_environment, ros_variables, temporary_environ
 from lfnet_ros.stats import distribution, percentiles_ms
 from lfnet_ros.trajectory_plots import plot_overview
 from lfnet_ros.trajectory_scores import evo_home, score_trajectory
-
-ROS_VARIABLES = ('ROS_DOMAIN_ID', 'ROS_AUTOMATIC_DISCOVERY_RANGE', 'FASTDDS_DEFAULT_PROFILES_FILE')
 
 
 @dataclass
@@ -301,9 +298,8 @@ def run_demo(args: argparse.Namespace) -> Dict[str, object]:
                          'closed loop' + (f', at most {args.rate:g} Hz' if args.rate > 0 else ''))
     summary['node_exit_status'] = node_rc
     summary['wall_s'] = time.monotonic() - start
-    summary['ros'] = {k: os.environ.get(k) for k in ROS_VARIABLES}
-    summary['files'] = sorted({p.name for p in out.iterdir() if p.is_file()} | {'summary.json'})
-    (out / 'summary.json').write_text(json.dumps(summary, indent=2, default=str) + '\n')
+    summary['ros'] = ros_variables()
+    write_run_record(out, 'summary.json', summary, str)
     return summary
 
 

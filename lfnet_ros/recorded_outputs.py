@@ -9,7 +9,9 @@ by the tool); :meth:`lfnet_ros.node_recorder.Recorder.recorded_run` fills it.
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Tuple
+import json
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
@@ -17,6 +19,13 @@ import numpy as np
 
 COVARIANCE_GATE = 1.0  # the node publishes 1e-4 (ok) or 1e3 (lost) on the diagonal
 TRACKING_STATES = ('ok', 'init', 'lost')
+
+
+def write_run_record(out: Path, name: str, record: Dict[str, object],
+                     default: Callable[[object], object]) -> None:
+    """Write `record` as JSON to out/name, after listing in it every file of `out`."""
+    record['files'] = sorted({p.name for p in out.iterdir() if p.is_file()} | {name})
+    (out / name).write_text(json.dumps(record, indent=2, default=default) + '\n')
 
 
 def tracking_state(msg: Odometry) -> str:

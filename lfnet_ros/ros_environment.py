@@ -17,10 +17,18 @@ import contextlib
 import os
 from pathlib import Path
 import sys
-from typing import Dict, Iterator, Mapping, MutableMapping
+from typing import Dict, Iterator, Mapping, MutableMapping, Optional
 
 PACKAGE = 'lfnet_ros'
 PROFILE_VARIABLE = 'FASTDDS_DEFAULT_PROFILES_FILE'
+
+
+ROS_VARIABLES = ('ROS_DOMAIN_ID', 'ROS_AUTOMATIC_DISCOVERY_RANGE', 'FASTDDS_DEFAULT_PROFILES_FILE')
+
+
+def ros_variables(environ: Mapping[str, str] = os.environ) -> Dict[str, Optional[str]]:
+    """Return the ROS variables a run report records (None where unset)."""
+    return {name: environ.get(name) for name in ROS_VARIABLES}
 
 
 def find_package_file(relative: str) -> Path:
