@@ -37,6 +37,7 @@ import numpy as np
 from lfnet_core.blas_threads import single_blas_thread
 from lfnet_core.image_scaling import rescale_pixels, resize_image
 from lfnet_core.inference import Backend
+from lfnet_core.local_features import as_features, Features
 from lfnet_core.matching import mutual_nearest_neighbours
 from lfnet_core.pyramid import extract_pyramid
 from lfnet_core.rigid_poses import invert_pose
@@ -166,11 +167,10 @@ class FrameResult:
     Attributes:
         stamp: this frame's stamp (seconds).
         prev_stamp: the stamp of the frame matched against, None without matching ('init').
-        keypoints: (N, 2) float32 (x, y) in input-image pixels.
-        scales: (N,) float32 LF-Net scales, in input-image pixels' units.
-        orientations: (N,) float32 radians in the input image.
-        scores: (N,) float32 detector scores.
-        descriptors: (N, D) float32 unit-length descriptors (D = 256).
+        features: this frame's keypoints, scales, orientations, scores and descriptors, in
+            input-image pixels (`lfnet_core.local_features.Features`; LF-Net scales in input
+            pixels' units); `keypoints`, `scales`, `orientations`, `scores` and `descriptors`
+            read them directly.
         points: (N, 3) float64 metres in this camera's optical frame, NaN where unknown.
         matches: (M, 2) int64 [index into the previous frame's keypoints, index into these].
         distances: (M,) float32 descriptor distances.
@@ -186,11 +186,7 @@ class FrameResult:
 
     stamp: float
     prev_stamp: Optional[float]
-    keypoints: np.ndarray
-    scales: np.ndarray
-    orientations: np.ndarray
-    scores: np.ndarray
-    descriptors: np.ndarray
+    features: Features
     points: np.ndarray
     matches: np.ndarray
     distances: np.ndarray
@@ -199,6 +195,31 @@ class FrameResult:
     T_odom_cam: np.ndarray
     tracking: str
     timings: Dict[str, float]
+
+    @property
+    def keypoints(self) -> np.ndarray:
+        """Return `features.keypoints`: (N, 2) float32 (x, y) in input-image pixels."""
+        return self.features.keypoints
+
+    @property
+    def scales(self) -> np.ndarray:
+        """Return `features.scales`: (N,) float32 scales in input-image pixels' units."""
+        return self.features.scales
+
+    @property
+    def orientations(self) -> np.ndarray:
+        """Return `features.orientations`: (N,) float32 radians in the input image."""
+        return self.features.orientations
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Return `features.scores`: (N,) float32 detector scores."""
+        return self.features.scores
+
+    @property
+    def descriptors(self) -> np.ndarray:
+        """Return `features.descriptors`: (N, D) descriptors."""
+        return self.features.descriptors
 
 
 def _check_frame(frame: Frame) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
@@ -267,39 +288,39 @@ class Frontend:
         """
         self._reset_pending = True
 
-    def _extract_levels(self, image: np.ndarray
-                        ) -> Tuple[Dict[str, np.ndarray], Dict[str, float]]:
+    def _extract_levels(self, image: np.ndarray) -> Tuple[Features, Dict[str, float]]:
         """Backend extraction at the network size, over the pyramid levels (stage times summed)."""
+        metric = self.config.match_metric
         if self.config.pyramid_levels == 1:
-            features = self.backend.extract(image, self.config.top_k)
+            features = as_features(self.backend.extract(image, self.config.top_k), metric)
             return features, dict(self.backend.last_timings)
         stages: Dict[str, float] = {}
 
-        def extract_level(level_image: np.ndarray, top_k: int) -> Dict[str, np.ndarray]:
-            out = self.backend.extract(level_image, top_k)
+        def extract_level(level_image: np.ndarray, top_k: int) -> Features:
+            out = as_features(self.backend.extract(level_image, top_k), metric)
             for stage, seconds in self.backend.last_timings.items():
                 stages[stage] = stages.get(stage, 0.0) + seconds
             return out
 
         features = extract_pyramid(extract_level, image, self.config.top_k,
                                    self.config.pyramid_levels)
-        features.pop('levels')
-        return features, stages
+        return replace(features, levels=None), stages
 
-    def _extract(self, image: np.ndarray) -> Tuple[Dict[str, np.ndarray], Dict[str, float]]:
+    def _extract(self, image: np.ndarray) -> Tuple[Features, Dict[str, float]]:
         h, w = image.shape[:2]
         net_w, net_h = self.config.network_size(w, h)
         if (net_w, net_h) == (w, h):
             return self._extract_levels(image)
         features, stages = self._extract_levels(resize_image(image, (net_w, net_h)))
         sx, sy = net_w / w, net_h / h
-        features['keypoints'] = rescale_pixels(features['keypoints'], (net_w, net_h),
-                                               (w, h)).astype(np.float32)
-        features['scales'] = (features['scales'] / math.sqrt(sx * sy)).astype(np.float32)
-        ori = features['orientations'].astype(np.float64)
-        features['orientations'] = np.arctan2(np.sin(ori) / sy,
-                                              np.cos(ori) / sx).astype(np.float32)
-        return features, stages
+        ori = features.orientations.astype(np.float64)
+        return replace(
+            features,
+            keypoints=rescale_pixels(features.keypoints, (net_w, net_h),
+                                     (w, h)).astype(np.float32),
+            scales=(features.scales / math.sqrt(sx * sy)).astype(np.float32),
+            orientations=np.arctan2(np.sin(ori) / sy, np.cos(ori) / sx).astype(np.float32),
+        ), stages
 
     def process(self, frame: Frame) -> FrameResult:
         """Process one frame: extract, back-project, match to the previous frame, track.
@@ -323,7 +344,7 @@ class Frontend:
             timings[stage] = float(stages.pop(stage, 0.0))
         timings.update({k: float(v) for k, v in stages.items()})
 
-        keypoints = np.asarray(features['keypoints'], dtype=np.float32)
+        keypoints = features.keypoints
         points = keypoint_points(keypoints, depth, K, cfg.depth_min, cfg.depth_max)
 
         shape = tuple(image.shape[:2])
@@ -340,7 +361,7 @@ class Frontend:
         with single_blas_thread():
             t = time.perf_counter()
             if not restart:
-                result = mutual_nearest_neighbours(prev.descriptors, features['descriptors'],
+                result = mutual_nearest_neighbours(prev.descriptors, features.descriptors,
                                                    cfg.match_metric, cfg.match_max_distance,
                                                    cfg.match_ratio)
                 matches, distances = result.matches, result.distances
@@ -366,12 +387,8 @@ class Frontend:
         timings['total'] = time.perf_counter() - start
 
         out = FrameResult(
-            stamp=float(frame.stamp), prev_stamp=prev_stamp, keypoints=keypoints,
-            scales=np.asarray(features['scales'], dtype=np.float32),
-            orientations=np.asarray(features['orientations'], dtype=np.float32),
-            scores=np.asarray(features['scores'], dtype=np.float32),
-            descriptors=np.asarray(features['descriptors']),
-            points=points, matches=matches, distances=distances, inliers=inliers, motion=motion,
+            stamp=float(frame.stamp), prev_stamp=prev_stamp, features=features, points=points,
+            matches=matches, distances=distances, inliers=inliers, motion=motion,
             T_odom_cam=self._T_odom_cam.copy(), tracking=tracking, timings=timings)
         self._previous = out
         self._previous_shape = shape

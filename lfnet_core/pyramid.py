@@ -8,15 +8,17 @@ LF-Net scale multiplied by the level's shrink factor, so a feature seen in a zoo
 described from the same scene area. The network itself runs unchanged on each level.
 """
 
+from dataclasses import replace
 import math
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, List, Mapping, Tuple, Union
 
 import numpy as np
 
 from lfnet_core.image_scaling import rescale_pixels, resize_image
+from lfnet_core.local_features import as_features, Features
 
 LEVEL_FACTOR = math.sqrt(0.5)
-Extract = Callable[[np.ndarray, int], Dict[str, np.ndarray]]
+Extract = Callable[[np.ndarray, int], Union[Features, Mapping[str, np.ndarray]]]
 
 
 def pyramid_sizes(width: int, height: int, levels: int,
@@ -44,18 +46,19 @@ def budget_by_area(top_k: int, sizes: List[Tuple[int, int]]) -> List[int]:
 
 
 def extract_pyramid(extract: Extract, image: np.ndarray, top_k: int,
-                    levels: int) -> Dict[str, np.ndarray]:
+                    levels: int) -> Features:
     """Run `extract(image, k)` on every level and merge the results (module doc).
 
     Args:
-        extract: one-level extraction with `Backend.extract`'s output contract.
+        extract: one-level extraction with `Backend.extract`'s output contract (Features, or
+            a mapping with the same arrays).
         image: the input image (any layout `Backend.extract` accepts).
         top_k: total keypoint budget K.
         levels: number of pyramid levels (1: the input only, exactly `extract(image, K)`).
 
     Returns:
-        `Backend.extract`'s dict over all levels, sorted by decreasing score, plus `levels`
-        (N,) int32: the level each keypoint came from.
+        The Features over all levels, sorted by decreasing score, with `levels` (N,) int32:
+        the level each keypoint came from.
 
     """
     height, width = image.shape[:2]
@@ -63,13 +66,12 @@ def extract_pyramid(extract: Extract, image: np.ndarray, top_k: int,
     parts = []
     for level, (size, budget) in enumerate(zip(sizes, budget_by_area(top_k, sizes))):
         small = image if level == 0 else resize_image(image, size)
-        out = dict(extract(small, budget))
+        out = as_features(extract(small, budget))
         if level:
-            out['keypoints'] = rescale_pixels(out['keypoints'], size,
-                                              (width, height)).astype(np.float32)
-            out['scales'] = (out['scales'] * (width / size[0])).astype(np.float32)
-        out['levels'] = np.full(len(out['scores']), level, np.int32)
-        parts.append(out)
-    merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    order = np.argsort(-merged['scores'], kind='stable')
-    return {key: np.ascontiguousarray(value[order]) for key, value in merged.items()}
+            out = replace(out, keypoints=rescale_pixels(out.keypoints, size,
+                                                        (width, height)).astype(np.float32),
+                          scales=(out.scales * (width / size[0])).astype(np.float32))
+        parts.append(replace(out, levels=np.full(len(out), level, np.int32)))
+    merged = replace(parts[0], **{key: np.concatenate([p[key] for p in parts])
+                                  for key in parts[0].keys()})
+    return merged.select(np.argsort(-merged.scores, kind='stable'))

@@ -15,13 +15,13 @@ from pathlib import Path
 import time
 from typing import Dict, List, Mapping, Optional, Tuple
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from lfnet_core import trajectory
-from lfnet_core.evaluation.features import to_grey_uint8
+from lfnet_core.evaluation.features import OrbExtractor, to_grey_uint8
 from lfnet_core.frontend import Frame, Frontend, FrontendConfig
+from lfnet_core.local_features import Features
 from lfnet_ros.bag_eval_report import method_entry
 from lfnet_ros.bag_reading import bag_frames, Topics
 from lfnet_ros.node_parameters import ransac_config
@@ -35,9 +35,10 @@ class OrbBackend:
     """
     ORB behind the ``Backend.extract`` contract, for :class:`lfnet_core.frontend.Frontend`.
 
-    ``cv2.ORB_create(nfeatures=top_k)`` on the grey image LF-Net sees
-    (:func:`lfnet_core.evaluation.features.to_grey_uint8`), the ``top_k`` strongest responses
-    kept; ``scales`` are OpenCV's keypoint diameters in pixels, ``orientations`` radians,
+    :class:`lfnet_core.evaluation.features.OrbExtractor` (``cv2.ORB_create(nfeatures=top_k)``)
+    on the grey image LF-Net sees (:func:`lfnet_core.evaluation.features.to_grey_uint8`), the
+    ``top_k`` strongest responses kept, as :class:`lfnet_core.local_features.Features`:
+    ``scales`` are OpenCV's keypoint diameters in pixels, ``orientations`` radians,
     ``descriptors`` (N, 32) packed uint8 bits: use ``FrontendConfig(match_metric='hamming')``.
     """
 
@@ -46,7 +47,7 @@ class OrbBackend:
     def __init__(self) -> None:
         self.last_timings: Dict[str, float] = {}
 
-    def extract(self, image: np.ndarray, top_k: Optional[int] = None) -> Dict[str, np.ndarray]:
+    def extract(self, image: np.ndarray, top_k: Optional[int] = None) -> Features:
         """Detect and describe at most ``top_k`` (default 1000) ORB keypoints in ``image``."""
         top_k = 1000 if top_k is None else int(top_k)
         if top_k < 1:
@@ -55,22 +56,9 @@ class OrbBackend:
         grey = to_grey_uint8(image)
         preprocess = time.perf_counter() - start
         start = time.perf_counter()
-        keypoints, descriptors = cv2.ORB_create(nfeatures=top_k).detectAndCompute(grey, None)
+        features = OrbExtractor(top_k).extract(grey)
         self.last_timings = {'preprocess': preprocess, 'orb': time.perf_counter() - start}
-        if descriptors is None or not keypoints:
-            empty = np.zeros(0, np.float32)
-            return {'keypoints': np.zeros((0, 2), np.float32), 'scales': empty,
-                    'orientations': empty, 'scores': empty,
-                    'descriptors': np.zeros((0, 32), np.uint8)}
-        response = np.array([k.response for k in keypoints], np.float32)
-        order = np.argsort(-response, kind='stable')[:top_k]
-        return {
-            'keypoints': np.array([k.pt for k in keypoints], np.float32).reshape(-1, 2)[order],
-            'scales': np.array([k.size for k in keypoints], np.float32)[order],
-            'orientations': np.radians([k.angle for k in keypoints]).astype(np.float32)[order],
-            'scores': response[order],
-            'descriptors': np.ascontiguousarray(descriptors[order], dtype=np.uint8),
-        }
+        return features
 
 
 def orb_frontend_config(params: Mapping[str, object],

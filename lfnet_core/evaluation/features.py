@@ -17,11 +17,13 @@ several orientations per location), so every OpenCV method is cut to the K stron
 after `detectAndCompute`; a method may return fewer than K (ORB drops keypoints too close to the
 border, a blank image has none).
 Keypoints are sub-pixel (x, y) float32 with pixel centres at integer coordinates (OpenCV's
-convention too); they are not rounded.
+convention too); they are not rounded. Every method returns `lfnet_core.local_features.Features`
+(re-exported here); the OpenCV methods' scales and orientations are OpenCV's keypoint diameters
+and angles.
 """
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import replace
 import os
 from typing import Optional, Union
 
@@ -31,32 +33,12 @@ import numpy as np
 from lfnet_core.image_scaling import rescale_pixels, resize_image
 from lfnet_core.inference import create_backend
 from lfnet_core.inference.base import prepare_image
+from lfnet_core.local_features import empty_features, Features
 from lfnet_core.pyramid import extract_pyramid
 
 METHODS = ('lfnet', 'orb', 'sift', 'akaze')
 SIFT_CONTRAST_THRESHOLD = 1e-5
 AKAZE_THRESHOLD = 1e-4
-
-
-@dataclass(frozen=True, eq=False)
-class Features:
-    """Keypoints and descriptors of one image.
-
-    Attributes:
-        keypoints: (N, 2) float32 pixel (x, y).
-        descriptors: (N, D) float32 for metric 'l2', packed uint8 bits for 'hamming'.
-        scores: (N,) float32 detector response (higher is stronger), sorted decreasing.
-        metric: 'l2' or 'hamming', the distance `mutual_nearest_neighbours` must use.
-
-    """
-
-    keypoints: np.ndarray
-    descriptors: np.ndarray
-    scores: np.ndarray
-    metric: str
-
-    def __len__(self) -> int:
-        return int(self.keypoints.shape[0])
 
 
 def to_grey_uint8(image: np.ndarray) -> np.ndarray:
@@ -109,12 +91,6 @@ class FeatureExtractor(ABC):
         return self._extract(to_grey_uint8(image))
 
 
-def _empty(metric: str, dim: int) -> Features:
-    dtype = np.uint8 if metric == 'hamming' else np.float32
-    return Features(np.zeros((0, 2), np.float32), np.zeros((0, dim), dtype),
-                    np.zeros((0,), np.float32), metric)
-
-
 class _OpenCvExtractor(FeatureExtractor):
     """Shared OpenCV path: detect and describe, then keep the K strongest by response."""
 
@@ -126,13 +102,17 @@ class _OpenCvExtractor(FeatureExtractor):
     def _extract(self, grey: np.ndarray) -> Features:
         keypoints, descriptors = self._detector().detectAndCompute(grey, None)
         if descriptors is None or not keypoints:
-            return _empty(self.metric, self.descriptor_dim)
-        xy = np.array([k.pt for k in keypoints], np.float32).reshape(-1, 2)
+            return empty_features(self.descriptor_dim, self.metric)
         response = np.array([k.response for k in keypoints], np.float32)
         order = np.argsort(-response, kind='stable')[:self.top_k]
         dtype = np.uint8 if self.metric == 'hamming' else np.float32
-        return Features(xy[order], np.ascontiguousarray(descriptors[order], dtype=dtype),
-                        response[order], self.metric)
+        return Features(
+            keypoints=np.array([k.pt for k in keypoints], np.float32).reshape(-1, 2)[order],
+            scales=np.array([k.size for k in keypoints], np.float32)[order],
+            orientations=np.radians([k.angle for k in keypoints]).astype(np.float32)[order],
+            scores=response[order],
+            descriptors=np.ascontiguousarray(descriptors[order], dtype=dtype),
+            metric=self.metric)
 
 
 class OrbExtractor(_OpenCvExtractor):
@@ -178,9 +158,7 @@ class LfnetExtractor(FeatureExtractor):
 
     def _extract(self, grey: np.ndarray) -> Features:
         out = extract_pyramid(self.backend.extract, grey, self.top_k, self.pyramid_levels)
-        return Features(np.asarray(out['keypoints'], np.float32).reshape(-1, 2),
-                        np.ascontiguousarray(out['descriptors'], dtype=np.float32),
-                        np.asarray(out['scores'], np.float32), 'l2')
+        return replace(out, levels=None)
 
 
 def check_image_scale(factor: float) -> float:
@@ -208,8 +186,9 @@ class ScaledExtractor(FeatureExtractor):
         size = (max(1, round(width * self.factor)), max(1, round(height * self.factor)))
         features = self.inner._extract(resize_image(grey, size))
         keypoints = rescale_pixels(features.keypoints, size, (width, height))
-        return Features(keypoints.astype(np.float32), features.descriptors, features.scores,
-                        features.metric)
+        shrink = np.sqrt(size[0] / width * size[1] / height)
+        return replace(features, keypoints=keypoints.astype(np.float32),
+                       scales=(features.scales / shrink).astype(np.float32))
 
 
 def lfnet_is_untrained(weights: Optional[Union[str, os.PathLike]] = None) -> bool:

@@ -38,9 +38,10 @@ import cv2
 import numpy as np
 
 from lfnet_core.cli.extract import read_image
-from lfnet_core.evaluation.features import FeatureExtractor, Features, to_grey_uint8
+from lfnet_core.evaluation.features import FeatureExtractor, to_grey_uint8
 from lfnet_core.homography import (homography_corner_error, homography_visibility,
                                    warp_points_homography)
+from lfnet_core.local_features import Features
 from lfnet_core.matching import mutual_nearest_neighbours
 from lfnet_core.visualization import draw_matches, save_rgb
 

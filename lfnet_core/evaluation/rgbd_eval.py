@@ -37,9 +37,10 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from lfnet_core.evaluation.features import FeatureExtractor, Features, to_grey_uint8
+from lfnet_core.evaluation.features import FeatureExtractor, to_grey_uint8
 from lfnet_core.evaluation.homography_eval import (correspondence_metrics, match_features,
                                                    save_match_png, summarise, THRESHOLDS)
+from lfnet_core.local_features import Features
 from lfnet_core.rgbd_warp import warp_pixels_rgbd
 from lfnet_core.rigid_poses import relative_pose, rotation_angle
 from lfnet_core.tum import TumSequence

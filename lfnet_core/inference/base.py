@@ -14,10 +14,11 @@ import cv2
 import numpy as np
 
 from lfnet_core.config import LFNetConfig
+from lfnet_core.local_features import empty_features, FEATURE_FIELDS, Features
 
 Maps = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 Described = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-OUTPUT_KEYS = ('keypoints', 'scales', 'orientations', 'scores', 'descriptors')
+OUTPUT_KEYS = FEATURE_FIELDS
 DenseStage = Callable[[np.ndarray], Maps]
 DescribeStage = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], Described]
 
@@ -82,16 +83,9 @@ def select_top_k(peaks: np.ndarray, top_k: int) -> Tuple[np.ndarray, np.ndarray]
     return keypoints, flat[candidates].astype(np.float32)
 
 
-def empty_result(descriptor_dim: int) -> Dict[str, np.ndarray]:
-    """Return the result for an image without keypoints."""
-    return {'keypoints': np.zeros((0, 2), np.float32), 'scales': np.zeros(0, np.float32),
-            'orientations': np.zeros(0, np.float32), 'scores': np.zeros(0, np.float32),
-            'descriptors': np.zeros((0, descriptor_dim), np.float32)}
-
-
 def extract_features(config: LFNetConfig, dense: DenseStage, describe: DescribeStage,
                      image: np.ndarray, top_k: Optional[int] = None
-                     ) -> Tuple[Dict[str, np.ndarray], Dict[str, float]]:
+                     ) -> Tuple[Features, Dict[str, float]]:
     """Run the host steps around a model's two stages on one image (see `Backend.extract`).
 
     Args:
@@ -112,7 +106,7 @@ def extract_features(config: LFNetConfig, dense: DenseStage, describe: DescribeS
     start = time.perf_counter()
     grey = prepare_image(image)
     if min(grey.shape) < 2 * config.detector.border + 1:
-        return empty_result(config.descriptor.descriptor_dim), {
+        return empty_features(config.descriptor.descriptor_dim), {
             'preprocess': time.perf_counter() - start}
     batch = grey[None, None]
     timings['preprocess'] = time.perf_counter() - start
@@ -123,18 +117,17 @@ def extract_features(config: LFNetConfig, dense: DenseStage, describe: DescribeS
     keypoints_int, scores = select_top_k(peaks[0, 0], top_k)
     timings['select'] = time.perf_counter() - start
     if keypoints_int.shape[0] == 0:
-        return empty_result(config.descriptor.descriptor_dim), timings
+        return empty_features(config.descriptor.descriptor_dim), timings
     start = time.perf_counter()
     keypoints, scales, cos_sin, descriptors = describe(
         batch, score, scale, orientation, keypoints_int[None])
     timings['describe'] = time.perf_counter() - start
-    result = {
-        'keypoints': np.ascontiguousarray(keypoints[0], dtype=np.float32),
-        'scales': np.ascontiguousarray(scales[0], dtype=np.float32),
-        'orientations': np.arctan2(cos_sin[0, :, 1], cos_sin[0, :, 0]).astype(np.float32),
-        'scores': scores,
-        'descriptors': np.ascontiguousarray(descriptors[0], dtype=np.float32),
-    }
+    result = Features(
+        keypoints=np.ascontiguousarray(keypoints[0], dtype=np.float32),
+        scales=np.ascontiguousarray(scales[0], dtype=np.float32),
+        orientations=np.arctan2(cos_sin[0, :, 1], cos_sin[0, :, 0]).astype(np.float32),
+        scores=scores,
+        descriptors=np.ascontiguousarray(descriptors[0], dtype=np.float32))
     return result, timings
 
 
@@ -158,7 +151,7 @@ class Backend(ABC):
                  orientation: np.ndarray, keypoints_int: np.ndarray) -> Described:
         """Keypoint stage on (1, N, 2) int64 keypoints (see LFNet.describe)."""
 
-    def extract(self, image: np.ndarray, top_k: Optional[int] = None) -> Dict[str, np.ndarray]:
+    def extract(self, image: np.ndarray, top_k: Optional[int] = None) -> Features:
         """Detect and describe keypoints in one image.
 
         Args:
@@ -166,7 +159,9 @@ class Backend(ABC):
             top_k: maximum number of keypoints (default: the config's `top_k`).
 
         Returns:
-            dict of float32 arrays, N <= top_k keypoints sorted by decreasing score:
+            `lfnet_core.local_features.Features` (metric 'l2'; `result['keypoints']` reads
+            like the dict this returned before) of float32 arrays, N <= top_k keypoints sorted
+            by decreasing score:
               - `keypoints` (N, 2): sub-pixel (x, y) in input pixels, pixel centres at integers;
               - `scales` (N,): LF-Net scale s (the descriptor patch spans 32 * s pixels);
               - `orientations` (N,): radians, atan2(sin, cos), from +x towards +y (y down);

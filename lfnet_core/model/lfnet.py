@@ -17,6 +17,7 @@ from torch import nn
 
 from lfnet_core.config import LFNetConfig
 from lfnet_core.inference.base import extract_features
+from lfnet_core.local_features import Features
 from lfnet_core.model.descriptor import DescriptorNet
 from lfnet_core.model.detector import DetectorNet, instance_norm
 from lfnet_core.ops.nms import strict_nms_mask
@@ -106,7 +107,7 @@ class LFNet(nn.Module):
         return keypoints, scales, orientations, patches
 
     @torch.no_grad()
-    def extract(self, image: np.ndarray, top_k: Optional[int] = None) -> Dict[str, np.ndarray]:
+    def extract(self, image: np.ndarray, top_k: Optional[int] = None) -> Features:
         """Detect and describe keypoints in one image, as `Backend.extract` does.
 
         Runs on the model's device, in eval mode (the model stays in eval mode), like the torch

@@ -10,13 +10,14 @@ import pytest
 from skimage import data
 
 from lfnet_core.evaluation.cli import main
-from lfnet_core.evaluation.features import Features, make_extractor, to_grey_uint8
+from lfnet_core.evaluation.features import make_extractor, to_grey_uint8
 from lfnet_core.evaluation.homography_eval import (estimate_homography,
                                                    evaluate_homography_sequence,
                                                    homography_pair_metrics,
                                                    load_homography_sequence)
 from lfnet_core.evaluation.rgbd_eval import evaluate_tum_sequence, pose_errors
 from lfnet_core.image_scaling import rescale_pixels
+from lfnet_core.local_features import Features
 from lfnet_core.rigid_poses import make_pose
 from lfnet_core.scenes import generate_sequence, write_tum
 
@@ -87,7 +88,9 @@ def test_grey_conversion_matches_lfnet_preprocessing():
 
 def _features(xy):
     xy = np.asarray(xy, np.float32)
-    return Features(xy, np.zeros((len(xy), 4), np.float32), np.ones(len(xy), np.float32), 'l2')
+    ones = np.ones(len(xy), np.float32)
+    return Features(keypoints=xy, scales=ones, orientations=0 * ones, scores=ones,
+                    descriptors=np.zeros((len(xy), 4), np.float32), metric='l2')
 
 
 def test_metrics_on_a_hand_made_case():

@@ -17,6 +17,7 @@ import torch
 from lfnet_core.config import LFNetConfig
 from lfnet_core.inference.base import OUTPUT_KEYS, prepare_image, select_top_k
 from lfnet_core.inference.torch_backend import TorchBackend
+from lfnet_core.local_features import Features
 from lfnet_core.model import DescriptorNet, DetectorNet, LFNet
 from model_helpers import randomised_model
 
@@ -45,7 +46,7 @@ def _crop(image, height, width):
 
 
 def _check_result(result, height, width, top_k, descriptor_dim=256):
-    assert tuple(result) == OUTPUT_KEYS
+    assert isinstance(result, Features) and result.keys() == OUTPUT_KEYS
     count = len(result['keypoints'])
     assert count <= top_k
     shapes = {'keypoints': (count, 2), 'scales': (count,), 'orientations': (count,),
