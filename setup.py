@@ -8,6 +8,9 @@ import os
 from setuptools import find_packages, setup
 
 package_name = 'lfnet_ros'
+# The training code lives in training/ but installs as lfnet_training (no top-level `training`).
+training_packages = ['lfnet_training' + name[len('training'):]
+                     for name in find_packages(include=['training', 'training.*'])]
 
 
 def _files(pattern):
@@ -18,7 +21,9 @@ def _files(pattern):
 setup(
     name=package_name,
     version='0.1.0',
-    packages=find_packages(exclude=['tests', 'tests.*']),
+    packages=find_packages(exclude=['tests', 'tests.*', 'training', 'training.*'])
+    + training_packages,
+    package_dir={'lfnet_training': 'training'},
     package_data={'lfnet_core': ['weights/*.pt']},
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
@@ -70,8 +75,8 @@ setup(
             'lfnet-pair-demo = lfnet_core.cli.demo:main',
             'lfnet-scenes = lfnet_core.scenes:main',
             'lfnet-match-eval = lfnet_core.evaluation.cli:main',
-            'lfnet-train = training.train:main',
-            'lfnet-validate = training.validate:main',
+            'lfnet-train = lfnet_training.train:main',
+            'lfnet-validate = lfnet_training.validate:main',
             'frontend = lfnet_ros.frontend_node:main',
             'lfnet-frontend = lfnet_ros.frontend_node:main',
         ],

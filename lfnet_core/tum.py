@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """TUM RGB-D sequences on disk (rgb.txt, depth.txt, groundtruth.txt): associated frames with poses.
 
-Used by training (`training.datasets.tum`), evaluation and the ROS tools alike.
+Used by training (`lfnet_training.datasets.tum`), evaluation and the ROS tools alike.
 """
 
 from dataclasses import dataclass
@@ -114,7 +114,8 @@ class TumSequence:
     samples when the nearest is within `max_dt` and the two are at most `max_pose_span` (0.1 s)
     apart, else the nearest pose within `max_dt`; frames without depth or pose are dropped.
     Intrinsics: `intrinsics` if given, else intrinsics.txt / camera.yaml (as written by
-    `lfnet_core.scenes.write_tum`), else TUM fr3's; the depth factor likewise (default 5000).
+    `lfnet_core.scenes.write_tum`), else TUM fr3's; the depth factor likewise (default
+    5000).
 
     Iterating gives `TumFrame`s (rgb, depth, K, T_world_cam, timestamp).
     """

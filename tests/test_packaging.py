@@ -38,6 +38,9 @@ def test_wheel_contents(tmp_path):
             whl.read(n).decode() for n in names if n.endswith('.dist-info/entry_points.txt'))
 
     assert 'lfnet_core/__init__.py' in names
+    # training/ installs as lfnet_training: no top-level `training` package in site-packages
+    assert 'lfnet_training/train.py' in names and 'lfnet_training/datasets/tum.py' in names
+    assert not any(n.startswith('training/') for n in names)
     assert not any(n.startswith('tests/') for n in names)
     share = f'{data}/data/share'
     for expected in (
@@ -53,10 +56,13 @@ def test_wheel_contents(tmp_path):
 
 def test_console_scripts_name_existing_functions():
     """Every console_scripts target in setup.py is a module-level function of a project module."""
-    scripts = re.findall(r"'([\w-]+) = ([\w.]+):(\w+)'", (REPO_ROOT / 'setup.py').read_text())
+    setup_py = (REPO_ROOT / 'setup.py').read_text()
+    scripts = re.findall(r"'([\w-]+) = ([\w.]+):(\w+)'", setup_py)
     assert len(scripts) >= 10, scripts
+    folders = ast.literal_eval(re.search(r'package_dir=(\{[^}]*\})', setup_py).group(1))
     for script, module, function in scripts:
-        path = REPO_ROOT.joinpath(*module.split('.'))
+        top, _, rest = module.partition('.')
+        path = REPO_ROOT.joinpath(folders.get(top, top), *rest.split('.'))
         source = path.with_suffix('.py') if path.with_suffix('.py').is_file() \
             else path / '__init__.py'
         assert source.is_file(), f'{script}: no module {module}'

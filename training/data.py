@@ -15,7 +15,7 @@ def _source(spec: Dict[str, Any]) -> Dataset:
         spec['gap_range'] = tuple(spec['gap_range'])
     if kind == 'synthetic':
         from lfnet_core.sensor_effects import SensorEffects
-        from training.datasets.synthetic import SyntheticPairs
+        from lfnet_training.datasets.synthetic import SyntheticPairs
         effects = spec.pop('effects', None)
         if effects == 'kinect_like':
             spec['effects'] = SensorEffects.kinect_like()
@@ -23,10 +23,10 @@ def _source(spec: Dict[str, Any]) -> Dataset:
             spec['effects'] = SensorEffects(**effects)
         return SyntheticPairs(**spec)
     if kind == 'tum':
-        from training.datasets.tum import TumPairs
+        from lfnet_training.datasets.tum import TumPairs
         return TumPairs(**spec)
     if kind == 'homography':
-        from training.datasets.homography import default_homography_images, HomographyPairs
+        from lfnet_training.datasets.homography import default_homography_images, HomographyPairs
         if not spec.get('images'):
             spec['images'] = default_homography_images(spec.pop('shared_dir', None),
                                                        spec.pop('exclude', ()))
@@ -35,7 +35,7 @@ def _source(spec: Dict[str, Any]) -> Dataset:
                              'images only, not to an explicit `images` list')
         return HomographyPairs(**spec)
     if kind == 'photos':
-        from training.datasets.photos import PhotoFolderPairs
+        from lfnet_training.datasets.photos import PhotoFolderPairs
         if 'source_scale' in spec:
             spec['source_scale'] = tuple(spec['source_scale'])
         return PhotoFolderPairs(**spec)

@@ -4,7 +4,8 @@
 
 Follows `train_lfnet.py:build_training_network` of vcg-uvic/lf-net-release (docs/network.md,
 "Losses"). Every term is symmetric: each image plays the role of "i" once, halves are averaged.
-Pair records come from `training.datasets` (keys documented in `training/datasets/record.py`).
+Pair records come from `lfnet_training.datasets` (keys documented in
+`training/datasets/record.py`).
 """
 
 from dataclasses import dataclass

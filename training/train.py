@@ -1,6 +1,6 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Train LF-Net the paper's way (`lfnet-train`, `python -m training.train`, or under torchrun).
+"""Train LF-Net the paper's way (`lfnet-train`, `python -m lfnet_training.train`, or torchrun).
 
     lfnet-train training/configs/cpu.yaml [key=value ...] [--resume CKPT|auto]
     lfnet-train --report RUN_DIR        # curves across every restart of a run
@@ -38,10 +38,10 @@ import yaml
 
 from lfnet_core.config import LFNetConfig
 from lfnet_core.model.lfnet import LFNet
-from training.data import build_dataset
-from training.losses import compute_losses, LossConfig
-from training.plots import plot_curves, read_metrics
-from training.validation import matching_score
+from lfnet_training.data import build_dataset
+from lfnet_training.losses import compute_losses, LossConfig
+from lfnet_training.plots import plot_curves, read_metrics
+from lfnet_training.validation import matching_score
 
 CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
 

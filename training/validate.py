@@ -39,7 +39,7 @@ from lfnet_core.evaluation.homography_eval import (correspondence_metrics, homog
                                                    match_features)
 from lfnet_core.inference import create_backend
 from lfnet_core.rigid_poses import relative_pose
-from training.datasets.photos import PhotoFolderPairs
+from lfnet_training.datasets.photos import PhotoFolderPairs
 
 HELD_OUT_FOLDERS = ('sceaux_castle', 'monstree')
 STRECHA_SCENE = 'fountain-P11'

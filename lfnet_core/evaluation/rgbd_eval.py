@@ -15,7 +15,7 @@ those of `homography_eval.correspondence_metrics`, with this projection and visi
   camera 2, it lands inside image 2 (0 <= x <= W - 1, 0 <= y <= H - 1), and it is not
   occluded: depth2 at the projection (bilinear, nearest fallback) agrees with the projected
   depth within max(0.05 m, 0.03 * z) (`OCCLUSION_ABS_M`, `OCCLUSION_REL`: the thresholds
-  `training.datasets.tum.TumPairs` trains with).
+  `lfnet_training.datasets.tum.TumPairs` trains with).
 - Matching score at eps = #correct mutual-NN matches / #visible keypoints of image 1, a match
   being correct when k1 is visible and the matched k2 lies within eps px of the projection
   (eps = 3 and 5 px; 5 px is the release's number). Repeatability at eps: one-sided, as in

@@ -14,9 +14,9 @@ from torch.utils.data import default_collate
 from lfnet_core import scenes
 from lfnet_core.rgbd_warp import warp_depth_map
 from lfnet_core.scene_render import default_intrinsics
-from training.datasets import (HomographyPairs, RECORD_KEYS, SyntheticPairs, TumPairs,
-                               TumSequence)
-from training.datasets.visualize import draw_pair
+from lfnet_training.datasets import (HomographyPairs, RECORD_KEYS, SyntheticPairs, TumPairs,
+                                     TumSequence)
+from lfnet_training.datasets.visualize import draw_pair
 
 S = 64
 SCENES = (0, 1)
@@ -266,7 +266,7 @@ def test_draw_pair(synthetic):
 
 
 def test_photometric_jitter_is_seeded_bounded_and_changes_only_images():
-    from training.datasets.photometric import Photometric
+    from lfnet_training.datasets.photometric import Photometric
     image = np.tile(np.linspace(0.0, 1.0, 64, dtype=np.float32), (48, 1))
     jitter = Photometric.camera_like()
     first = jitter.apply(image, np.random.default_rng(3))
@@ -292,7 +292,7 @@ def test_photometric_jitter_is_seeded_bounded_and_changes_only_images():
 
 
 def test_homography_default_images_exclude_and_named_photos():
-    from training.datasets.homography import default_homography_images, load_named_image
+    from lfnet_training.datasets.homography import default_homography_images, load_named_image
     everything = default_homography_images(shared_dir='/nonexistent')
     fewer = default_homography_images(shared_dir='/nonexistent', exclude=['coffee'])
     assert len(fewer) == len(everything) - 1

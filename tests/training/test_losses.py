@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lfnet_core.model.lfnet import LFNet
-from training.losses import compute_losses, gaussian_kernel, image_loss, KeypointBranch, \
+from lfnet_training.losses import compute_losses, gaussian_kernel, image_loss, KeypointBranch, \
     LossConfig, num_mine, orientation_loss, scale_loss, select_keypoints, triplet_loss, \
     virtual_target, warp_map
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import skimage.data
 
-from training.data import build_dataset
-from training.datasets.photos import list_photo_folders, PhotoFolderPairs
+from lfnet_training.data import build_dataset
+from lfnet_training.datasets.photos import list_photo_folders, PhotoFolderPairs
 
 
 @pytest.fixture(scope='module')

@@ -14,9 +14,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from lfnet_core.model.lfnet import LFNet
-from training.data import build_dataset
-from training.losses import compute_losses, LossConfig
-from training.train import load_config, main, model_config, parse_cli, train
+from lfnet_training.data import build_dataset
+from lfnet_training.losses import compute_losses, LossConfig
+from lfnet_training.train import load_config, main, model_config, parse_cli, train
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / 'training' / 'configs' / 'tiny.yaml'
@@ -105,7 +105,7 @@ def test_torchrun_two_gloo_processes(tmp_path):
     out = tmp_path / 'ddp'
     env = dict(os.environ, OMP_NUM_THREADS='1')
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node=2',
-           '-m', 'training.train', str(TINY)] + SMALL + [
+           '-m', 'lfnet_training.train', str(TINY)] + SMALL + [
         f'train.out_dir={out}', 'train.iterations=2', 'train.ckpt_every=2', 'train.val_every=2',
         'train.device=cpu']
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
@@ -123,7 +123,8 @@ def test_train_runs_on_each_data_source(source, tmp_path):
         spec.update(num_pairs=4, seed=0)
     else:
         root = tmp_path / 'tum'
-        write_tum(generate_sequence(num_frames=4, width=160, height=120, seed=3), str(root))
+        sequence = generate_sequence(num_frames=4, width=160, height=120, seed=3)
+        write_tum(sequence, str(root))
         spec.update(root=str(root), gap_range=[1, 2], min_overlap=0.2)
     cfg = load_config(str(TINY), SMALL + [f'train.out_dir={tmp_path / "run"}',
                                           'train.iterations=2', 'train.ckpt_every=2',
@@ -174,7 +175,7 @@ def test_resume_auto_continues_one_run_and_report_draws_every_start(tmp_path, ca
 
 
 def test_interrupt_saves_latest(tmp_path, monkeypatch):
-    import training.train as train_module
+    import lfnet_training.train as train_module
     out = tmp_path / 'interrupted'
     cfg = load_config(str(TINY), SMALL + [f'train.out_dir={out}', 'train.iterations=5',
                                           'train.ckpt_every=100', 'train.val_every=100'])
@@ -195,7 +196,7 @@ def test_interrupt_saves_latest(tmp_path, monkeypatch):
 def test_sigterm_to_the_process_group_still_saves_latest(tmp_path):
     """`pkill -f lfnet-train` signals the data-loader worker too; the final save must hold."""
     out = tmp_path / 'group'
-    cmd = [sys.executable, '-c', 'import sys; from training.train import main; '
+    cmd = [sys.executable, '-c', 'import sys; from lfnet_training.train import main; '
            'sys.exit(main(sys.argv[1:]))', str(TINY), *SMALL, f'train.out_dir={out}',
            'train.iterations=100000', 'train.ckpt_every=100000', 'train.ckpt_minutes=100000',
            'train.val_every=100000', 'train.log_every=1', 'data.num_workers=1']

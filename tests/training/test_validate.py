@@ -8,7 +8,7 @@ import numpy as np
 
 from lfnet_core.evaluation.features import make_extractor
 from lfnet_core.rigid_poses import make_pose, relative_pose
-from training.validate import epipolar_distances, fundamental_matrix, main, score_stereo
+from lfnet_training.validate import epipolar_distances, fundamental_matrix, main, score_stereo
 
 
 def _rotation_y(angle):

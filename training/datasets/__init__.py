@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Training pair datasets; every one returns the pair record documented in `record`.
 
-Names are imported lazily so that ``python -m training.datasets.<name>`` runs cleanly.
+Names are imported lazily so that ``python -m lfnet_training.datasets.<name>`` runs cleanly.
 """
 
 import importlib

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Self-supervised pairs from single photos warped by random homographies.
 
-``python -m training.datasets.homography OUT.png`` draws one pair with correspondences.
+``python -m lfnet_training.datasets.homography OUT.png`` draws one pair with correspondences.
 """
 
 import math
@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
-from training.datasets.photometric import Photometric
-from training.datasets.record import (pack_record, pixel_grid, raw_size, sample_augmentation,
-                                      to_grey)
+from lfnet_training.datasets.photometric import Photometric
+from lfnet_training.datasets.record import (pack_record, pixel_grid, raw_size,
+                                            sample_augmentation, to_grey)
 
 SKIMAGE_PHOTOS = ('astronaut', 'coffee', 'chelsea', 'rocket', 'camera', 'brick', 'grass',
                   'gravel', 'text', 'page', 'coins', 'moon', 'immunohistochemistry',
@@ -263,8 +263,9 @@ def warped_pair_record(photo: np.ndarray, H_photo_to_0: np.ndarray, H_0to1: np.n
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """CLI: draw one homography pair with correspondences to a PNG."""
-    from training.datasets.visualize import pair_cli_parser, write_pair
-    parser = pair_cli_parser('python -m training.datasets.homography', __doc__.split('\n')[0])
+    from lfnet_training.datasets.visualize import pair_cli_parser, write_pair
+    parser = pair_cli_parser('python -m lfnet_training.datasets.homography',
+                             __doc__.split('\n')[0])
     parser.add_argument('--seed', type=int, default=0, help='dataset seed')
     args = parser.parse_args(argv)
     data = HomographyPairs(size=args.size, num_pairs=args.index + 1, seed=args.seed)

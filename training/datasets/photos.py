@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Homography pairs from folders of real photos, sampled by folder, both views warped.
 
-``python -m training.datasets.photos ROOT OUT.png`` draws one pair with correspondences.
+``python -m lfnet_training.datasets.photos ROOT OUT.png`` draws one pair with correspondences.
 
 Each item picks a folder (probability proportional to a per-folder weight, by default the
 square root of its photo count, so a large folder of near-duplicates cannot dominate), a photo
@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
-from training.datasets.homography import draw_overlapping_homography, random_homography, \
+from lfnet_training.datasets.homography import draw_overlapping_homography, random_homography, \
     warped_pair_record
-from training.datasets.photometric import Photometric
+from lfnet_training.datasets.photometric import Photometric
 
 PHOTO_SUFFIXES = ('.jpg', '.jpeg', '.png')
 
@@ -160,8 +160,8 @@ class PhotoFolderPairs(Dataset):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """CLI: draw one pair of real photos with correspondences to a PNG."""
-    from training.datasets.visualize import pair_cli_parser, write_pair
-    parser = pair_cli_parser('python -m training.datasets.photos', __doc__.split('\n')[0],
+    from lfnet_training.datasets.visualize import pair_cli_parser, write_pair
+    parser = pair_cli_parser('python -m lfnet_training.datasets.photos', __doc__.split('\n')[0],
                              before_out=[('root', 'folder of photo folders')])
     parser.add_argument('--seed', type=int, default=0, help='dataset seed')
     args = parser.parse_args(argv)

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The training pair record: dense warps, visibility, angle and scale targets, augmentation.
 
-Every dataset of `training.datasets` returns the same dict (docs/network.md, "Training pairs");
-the keys, for a crop size S (all torch tensors, float32 unless said):
+Every dataset of `lfnet_training.datasets` returns the same dict (docs/network.md, "Training
+pairs"); the keys, for a crop size S (all torch tensors, float32 unless said):
 
 - ``image0``, ``image1``: (1, S, S) grey in [0, 1].
 - ``depth0``, ``depth1``: (S, S) metres, 0 where invalid (no depth, or outside the source image).

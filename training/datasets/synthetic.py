@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Endless synthetic RGB-D training pairs rendered from `lfnet_core.scene_geometry` rooms.
 
-``python -m training.datasets.synthetic OUT.png`` draws one pair with correspondences.
+``python -m lfnet_training.datasets.synthetic OUT.png`` draws one pair with correspondences.
 """
 
 import functools
@@ -15,8 +15,8 @@ from torch.utils.data import Dataset
 from lfnet_core.scene_geometry import frame_pose, make_scene, Scene
 from lfnet_core.scene_render import render_frame
 from lfnet_core.sensor_effects import SensorEffects
-from training.datasets.record import (build_rgbd_record, raw_size, RgbdView,
-                                      sample_augmentation, to_grey)
+from lfnet_training.datasets.record import (build_rgbd_record, raw_size, RgbdView,
+                                            sample_augmentation, to_grey)
 
 
 @functools.lru_cache(maxsize=32)
@@ -122,8 +122,8 @@ class SyntheticPairs(Dataset):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """CLI: draw one synthetic pair with correspondences to a PNG."""
-    from training.datasets.visualize import pair_cli_parser, write_pair
-    parser = pair_cli_parser('python -m training.datasets.synthetic', __doc__.split('\n')[0])
+    from lfnet_training.datasets.visualize import pair_cli_parser, write_pair
+    parser = pair_cli_parser('python -m lfnet_training.datasets.synthetic', __doc__.split('\n')[0])
     parser.add_argument('--seed', type=int, default=0, help='dataset seed')
     parser.add_argument('--max-degree', type=float, default=180.0, help='rotation augmentation')
     args = parser.parse_args(argv)

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Overlapping training pairs from TUM RGB-D sequences (frames read by `lfnet_core.tum`).
 
-``python -m training.datasets.tum ROOT OUT.png`` draws one pair with correspondences.
+``python -m lfnet_training.datasets.tum ROOT OUT.png`` draws one pair with correspondences.
 """
 
 import math
@@ -17,8 +17,8 @@ from lfnet_core.pinhole import sample_depth
 from lfnet_core.rgbd_warp import warp_pixels_rgbd
 from lfnet_core.rigid_poses import relative_pose
 from lfnet_core.tum import TumSequence
-from training.datasets.record import (build_rgbd_record, pixel_grid, raw_size, RgbdView,
-                                      sample_augmentation, to_grey)
+from lfnet_training.datasets.record import (build_rgbd_record, pixel_grid, raw_size,
+                                            RgbdView, sample_augmentation, to_grey)
 
 
 def square_view(image: np.ndarray, depth: np.ndarray, K: np.ndarray, T_world_cam: np.ndarray,
@@ -138,8 +138,8 @@ class TumPairs(Dataset):
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """CLI: draw one TUM pair with correspondences to a PNG."""
-    from training.datasets.visualize import pair_cli_parser, write_pair
-    parser = pair_cli_parser('python -m training.datasets.tum', __doc__.split('\n')[0],
+    from lfnet_training.datasets.visualize import pair_cli_parser, write_pair
+    parser = pair_cli_parser('python -m lfnet_training.datasets.tum', __doc__.split('\n')[0],
                              before_out=[('root', 'TUM sequence folder')])
     parser.add_argument('--no-augment', action='store_true', help='no rotation / scale')
     args = parser.parse_args(argv)

@@ -23,7 +23,7 @@ def draw_pair(record: Dict[str, object], num_matches: int = 50, seed: int = 0) -
     right it looks like image 0), black where not visible.
 
     Args:
-        record: a pair record (see training.datasets.record).
+        record: a pair record (see lfnet_training.datasets.record).
         num_matches: number of correspondences to draw.
         seed: seed of the choice of correspondences.
 
@@ -75,7 +75,7 @@ def save_pair_png(record: Dict[str, object], path: Union[str, Path],
 
 def pair_cli_parser(prog: str, description: str,
                     before_out: Sequence[Tuple[str, str]] = ()) -> argparse.ArgumentParser:
-    """Arguments every `python -m training.datasets.<name>` visualiser shares.
+    """Arguments every `python -m lfnet_training.datasets.<name>` visualiser shares.
 
     `before_out` lists (name, help) positionals that come before the output PNG (TUM's ROOT).
     """
