@@ -160,6 +160,11 @@ class Frame:
     K: Optional[np.ndarray] = None
 
 
+def _features_array(name: str, doc: str) -> property:
+    """Return a read-only property that reads `features.<name>` (documented by `doc`)."""
+    return property(lambda result: getattr(result.features, name), doc=doc)
+
+
 @dataclass(eq=False)
 class FrameResult:
     """Everything the front-end computed for one frame.
@@ -196,30 +201,11 @@ class FrameResult:
     tracking: str
     timings: Dict[str, float]
 
-    @property
-    def keypoints(self) -> np.ndarray:
-        """Return `features.keypoints`: (N, 2) float32 (x, y) in input-image pixels."""
-        return self.features.keypoints
-
-    @property
-    def scales(self) -> np.ndarray:
-        """Return `features.scales`: (N,) float32 scales in input-image pixels' units."""
-        return self.features.scales
-
-    @property
-    def orientations(self) -> np.ndarray:
-        """Return `features.orientations`: (N,) float32 radians in the input image."""
-        return self.features.orientations
-
-    @property
-    def scores(self) -> np.ndarray:
-        """Return `features.scores`: (N,) float32 detector scores."""
-        return self.features.scores
-
-    @property
-    def descriptors(self) -> np.ndarray:
-        """Return `features.descriptors`: (N, D) descriptors."""
-        return self.features.descriptors
+    keypoints = _features_array('keypoints', '(N, 2) float32 (x, y) in input-image pixels.')
+    scales = _features_array('scales', "(N,) float32 scales in input-image pixels' units.")
+    orientations = _features_array('orientations', '(N,) float32 radians in the input image.')
+    scores = _features_array('scores', '(N,) float32 detector scores.')
+    descriptors = _features_array('descriptors', '(N, D) descriptors.')
 
 
 def _check_frame(frame: Frame) -> Tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray]]:
