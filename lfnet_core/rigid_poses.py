@@ -93,3 +93,20 @@ def rotation_angle(R: np.ndarray) -> float:
     """Angle in radians of a rotation matrix (geodesic distance to the identity)."""
     cos = (np.trace(R) - 1.0) / 2.0
     return float(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def attached_motion(T_a: np.ndarray, T_b_a: np.ndarray) -> np.ndarray:
+    """Return the motion of frame b that a motion `T_a` of a rigidly attached frame a makes.
+
+    Args:
+        T_a: (4, 4) pose or motion of frame a in its own terms: a's pose relative to its
+            first pose (``T_a0_a``), or a frame-to-frame map (``T_cur_prev``).
+        T_b_a: (4, 4) pose of frame a in frame b (the mount, e.g. ``T_base_cam``).
+
+    Returns:
+        (4, 4) the same for frame b, ``T_b_a @ T_a @ inv(T_b_a)``: e.g. the base's pose relative
+        to its first pose from the camera's, ``T_b0_b = T_b_a @ T_a0_a @ T_a_b``.
+
+    """
+    T_b_a = as_rigid_transform(T_b_a, 'T_b_a')
+    return T_b_a @ as_rigid_transform(T_a, 'T_a') @ invert_pose(T_b_a)
