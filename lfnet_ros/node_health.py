@@ -9,11 +9,13 @@ processed without depth, processing errors, the tracking state) with their times
 
 * ``ERROR``: the model failed to load, or frames failed in processing within the window;
 * ``STALE``: no colour image for ``stale_after`` seconds (or none yet) once the model is ready;
-* ``WARN``: tracking is lost; else more than ``drop_warn`` of the colour frames in the window
+* ``WARN``: tracking is lost; else odometry is withheld (``no_odometry``: the camera's pose in
+  ``base_frame`` is unknown); else more than ``drop_warn`` of the colour frames in the window
   were dropped (bad input, stamp or size trouble; ``superseded`` frames are not counted:
   dropping all but the newest frame is the node's policy when the camera is faster than the
   network); else frames went without 3D (no depth, no camera info) while depth is expected;
-* ``OK``: otherwise, and while the model is loading (``starting``).
+* ``OK``: otherwise, and in any state but ``running`` and ``failed``: ``starting`` (the model
+  loads) and a lifecycle node's ``unconfigured`` and ``inactive``, which expect no input.
 """
 
 import collections
@@ -47,6 +49,7 @@ class HealthMonitor:
         self.state = 'starting'
         self.state_detail = 'loading the model'
         self.tracking = 'waiting'
+        self.no_odometry = ''  # why odometry is withheld, '' when it is not
         self._started = started
         self._last_input: Optional[float] = None
         self._events: Deque[Tuple[float, str, str]] = collections.deque()
@@ -55,10 +58,21 @@ class HealthMonitor:
 
     # ------------------------------------------------------------------ events
 
-    def ready(self, detail: str) -> None:
-        """Record that the model is loaded; `detail` names the backend."""
+    def ready(self, detail: str, now: Optional[float] = None) -> None:
+        """Record that frames are processed from now on; `detail` names the backend.
+
+        With `now` (a lifecycle activation) the window and the STALE clock start again.
+        """
         with self._lock:
             self.state, self.state_detail = 'running', detail
+            if now is not None:
+                self._started, self._last_input = now, None
+                self._events.clear()
+
+    def idle(self, state: str, detail: str) -> None:
+        """Record a state that processes nothing and expects no input (e.g. ``inactive``)."""
+        with self._lock:
+            self.state, self.state_detail = state, detail
 
     def failed(self, detail: str) -> None:
         """Record that the model could not be loaded: the node processes nothing."""
@@ -111,14 +125,16 @@ class HealthMonitor:
         if counts['error']:
             return ERROR, (f"{counts['error']} frames failed in the last {window:g} s "
                            f'(last: {last_error})')
-        if state == 'starting':
-            return OK, f'starting: {detail}'
+        if state != 'running':
+            return OK, f'{state}: {detail}'
         since = now - (last_input if last_input is not None else self._started)
         if since >= self.config.stale_after:
             what = 'no colour image yet' if last_input is None else 'no colour image'
             return STALE, f'{what} for {since:.0f} s'
         if self.tracking == 'lost':
             return WARN, 'tracking lost'
+        if self.no_odometry:
+            return WARN, f'odometry withheld: {self.no_odometry}'
         if counts['in'] and counts['drop'] > self.config.drop_warn * counts['in']:
             return WARN, (f"dropped {counts['drop']} of {counts['in']} frames in the last "
                           f'{window:g} s')

@@ -7,12 +7,14 @@
 frame. The others (backend, weights, topics' QoS, frames) are read-only.
 """
 
-from typing import Mapping, Optional
+from typing import Dict, Mapping, Optional
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.node import Node
 
 from lfnet_core.frontend import FrontendConfig
 from lfnet_core.vo import RansacConfig
+from lfnet_ros.camera_mount import parse_base_to_camera
 from lfnet_ros.node_health import HealthConfig
 
 # name: (default, description, (min, max) for numbers or None)
@@ -43,8 +45,14 @@ PARAMETERS = {
     'ransac_min_inliers': (15, 'fewest PnP inliers for tracking ok', (4, 100000)),
     'ransac_minimal_solver': ('ap3p', 'PnP RANSAC hypothesis solver: ap3p (4-point samples) | '
                               'epnp (5-point samples)', None),
-    'odom_frame': ('odom', 'frame id of the odometry (the first camera pose)', None),
-    'base_frame': ('', 'child frame id of odom/TF; empty: the colour image frame id', None),
+    'odom_frame': ('odom', 'frame id of the odometry: the child frame at the first frame',
+                   None),
+    'base_frame': ('', 'child frame id of odometry and TF (e.g. base_link), moved by the '
+                   'camera pose in it (base_to_camera, else TF); empty: the colour image frame '
+                   'id, no extrinsics', None),
+    'base_to_camera': ('', 'pose of the colour image frame in base_frame, "x y z qx qy qz qw" '
+                       '(metres); empty: from TF where tf2_ros imports, else odometry is '
+                       'withheld with a warning', None),
     'publish_tf': (False, 'also publish odom_frame -> base_frame on /tf', None),
     'qos_reliability': ('best_effort', 'input QoS reliability: best_effort | reliable', None),
     'qos_depth': (5, 'input QoS history depth', (1, 1000)),
@@ -118,6 +126,10 @@ def check_parameters(params: Mapping[str, object]) -> None:
     if params['depth_transport'] not in ('raw', 'compressedDepth'):
         raise ValueError('depth_transport must be raw or compressedDepth, got '
                          f"{params['depth_transport']!r}")
+    if params['base_to_camera'] and not params['base_frame']:
+        raise ValueError('base_to_camera is set but base_frame is empty: name the frame the '
+                         'camera pose is given in')
+    parse_base_to_camera(str(params['base_to_camera']))
     frontend_config(params)
     health_config(params)
 
@@ -143,3 +155,10 @@ def parameter_descriptor(name: str, description: str,
         descriptor.floating_point_range = [FloatingPointRange(from_value=bounds[0],
                                                               to_value=bounds[1])]
     return descriptor
+
+
+def declare_parameters(node: Node) -> Dict[str, object]:
+    """Declare every parameter of `PARAMETERS` on `node`; return their values (not checked)."""
+    for name, (default, description, bounds) in PARAMETERS.items():
+        node.declare_parameter(name, default, parameter_descriptor(name, description, bounds))
+    return {name: node.get_parameter(name).value for name in PARAMETERS}

@@ -3,10 +3,11 @@
 """
 Test harness for the front-end node: the node in its own process, a test node in this one.
 
-:class:`NodeHarness` starts ``python -m lfnet_ros.frontend_node`` with the given parameters,
-creates a test node (in a private rclpy context) that publishes colour, depth and camera info
-and records keypoints, matches, odometry and diagnostics, and spins it in timeout loops that
-return as soon as their condition holds (no fixed sleeps).
+:class:`NodeHarness` starts ``python -m lfnet_ros.frontend_node`` (or ``module``, e.g. the
+lifecycle node) with the given parameters, creates a test node (in a private rclpy context)
+that publishes colour, depth and camera info and records keypoints, matches, odometry and
+diagnostics, and spins it in timeout loops that return as soon as their condition holds (no
+fixed sleeps).
 """
 
 import os
@@ -76,10 +77,11 @@ def frame_messages(harness, sequence, index, frame_id='camera_color_optical_fram
 class NodeHarness:
     """The front-end node process plus a test node that talks to it over real DDS."""
 
-    def __init__(self, params: dict, name: str = 'lfnet_test', params_file=None) -> None:
+    def __init__(self, params: dict, name: str = 'lfnet_test', params_file=None,
+                 module: str = 'lfnet_ros.frontend_node') -> None:
         self._log = tempfile.NamedTemporaryFile('w+', prefix='lfnet_frontend_', suffix='.log',
                                                 delete=False)
-        args = [sys.executable, '-m', 'lfnet_ros.frontend_node', '--ros-args']
+        args = [sys.executable, '-m', module, '--ros-args']
         if params_file is not None:
             args += ['--params-file', str(params_file)]
         for key, value in params.items():
@@ -186,6 +188,14 @@ class NodeHarness:
         """Return the node's output so far."""
         self._log.flush()
         return pathlib.Path(self._log.name).read_text(errors='replace')[-6000:]
+
+    def interrupt(self, timeout: float = 30.0) -> str:
+        """Send SIGINT to the node, spin until it exits (or `timeout`); return its output."""
+        self.proc.send_signal(2)
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.05)
+        return self.log()
 
     def close(self) -> None:
         """Stop the node process (SIGINT, then SIGKILL) and the test node."""

@@ -26,7 +26,9 @@ def sequence():
 
 
 def test_node_publishes_keypoints_matches_and_odometry(ros_env, sequence):
+    # base_frame with an identity mount: the camera's own motion under that name
     harness = helpers.NodeHarness({'backend': 'torch', 'top_k': 300, 'base_frame': 'camera',
+                                   'base_to_camera': '0 0 0 0 0 0 1',
                                    'odom_frame': 'odom_test', 'resize_scale': 1.0},
                                   params_file=helpers.REPO_ROOT / 'config' / 'frontend.yaml')
     try:

@@ -72,3 +72,21 @@ def test_processing_errors_are_errors_and_lost_tracking_warns():
 def test_bad_thresholds_are_refused():
     with pytest.raises(ValueError, match='drop_warn'):
         HealthConfig(drop_warn=1.5)
+
+
+def test_lifecycle_states_without_processing_are_ok_and_activation_restarts_the_clock():
+    monitor = HealthMonitor(HealthConfig(stale_after=3.0), started=0.0)
+    monitor.idle('inactive', 'activate to process')
+    assert monitor.assess(100.0) == (OK, 'inactive: activate to process')
+    monitor.ready('backend torch', now=100.0)
+    assert monitor.assess(102.0)[0] == OK  # STALE counts from the activation
+    assert monitor.assess(103.0)[0] == STALE
+
+
+def test_withheld_odometry_warns_with_the_reason():
+    monitor = running_monitor()
+    monitor.frame_in(1.0)
+    monitor.no_odometry = 'no extrinsics base_link <- cam'
+    assert monitor.assess(1.5) == (WARN, 'odometry withheld: no extrinsics base_link <- cam')
+    monitor.no_odometry = ''
+    assert monitor.assess(1.5)[0] == OK
