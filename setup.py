@@ -79,6 +79,8 @@ setup(
             'lfnet-validate = lfnet_training.validate:main',
             'frontend = lfnet_ros.frontend_node:main',
             'lfnet-frontend = lfnet_ros.frontend_node:main',
+            'frontend_lifecycle = lfnet_ros.lifecycle_node:main',
+            'lfnet-frontend-lifecycle = lfnet_ros.lifecycle_node:main',
         ],
     },
 )

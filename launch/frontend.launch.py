@@ -12,12 +12,17 @@ Example::
 
 (one command line).
 
+``lifecycle:=true`` starts the managed node (``frontend_lifecycle``, a launch_ros
+LifecycleNode): it waits unconfigured for ``configure`` and ``activate`` (``ros2 lifecycle set``,
+a lifecycle manager, or ``lifecycle_autostart:=true``).
+
 The arguments in ``OVERRIDES`` (backend, weights, top_k, the network size, pyramid levels,
-QoS reliability, TF) override the parameters file only when given (empty default = keep the
-file's value). The node's process alone gets ``FASTDDS_DEFAULT_PROFILES_FILE``: set to
-``fastdds_profile`` when given, else to the shipped big-SHM config/fastdds_shm.xml unless the
-environment already sets it (best-effort images larger than the default SHM segment are lost
-without it); other processes of a parent launch file are not affected.
+QoS reliability, TF, the base frame and the camera's pose in it) override the parameters file
+only when given (empty default = keep the file's value). The node's process alone gets
+``FASTDDS_DEFAULT_PROFILES_FILE``: set to ``fastdds_profile`` when given, else to the shipped
+big-SHM config/fastdds_shm.xml unless the environment already sets it (best-effort images larger
+than the default SHM segment are lost without it); other processes of a parent launch file are
+not affected.
 
 Nothing from launch is imported at module level: only generate_launch_description() does.
 """
@@ -26,6 +31,7 @@ import os
 
 PACKAGE = 'lfnet_ros'
 EXECUTABLE = 'frontend'
+LIFECYCLE_EXECUTABLE = 'frontend_lifecycle'
 
 # name: (default, description); '{share}' is replaced with the package share directory
 ARGUMENTS = {
@@ -53,6 +59,14 @@ ARGUMENTS = {
                             "camera driver lacks the SHM profile); '' = the parameters file"),
     'publish_tf': ('', "publish odom_frame -> base_frame on /tf: true or false; '' = the "
                        'parameters file'),
+    'base_frame': ('', "odometry child frame override, e.g. base_link; '' = the parameters "
+                       'file'),
+    'base_to_camera': ('', "camera pose in base_frame override, 'x y z qx qy qz qw'; '' = the "
+                           'parameters file (empty there: from TF)'),
+    'lifecycle': ('false', 'true: start the managed (lifecycle) node, which waits for configure '
+                           'and activate'),
+    'lifecycle_autostart': ('false', 'with lifecycle: configure and activate it at once '
+                                     '(launch_ros autostart, Jazzy or newer)'),
     'use_sim_time': ('false', 'use /clock (true when playing a bag with --clock)'),
     'namespace': ('', 'node namespace (prefixes the node-relative topics)'),
     'node_name': ('lfnet_frontend', 'name of the node (its parameters file key is /**)'),
@@ -63,28 +77,37 @@ ARGUMENTS = {
 }
 OVERRIDES = {'backend': str, 'weights': str, 'top_k': int, 'resize_width': int,
              'resize_height': int, 'resize_scale': float, 'pyramid_levels': int,
-             'qos_reliability': str, 'publish_tf': lambda text: text.lower() in ('true', '1')}
+             'qos_reliability': str, 'publish_tf': lambda text: text.lower() in ('true', '1'),
+             'base_frame': str, 'base_to_camera': str}
 
 
 def _launch_setup(context, share):
     """Build the actions once the launch arguments are known (an OpaqueFunction)."""
     from launch.substitutions import LaunchConfiguration
-    from launch_ros.actions import Node
+    from launch_ros.actions import LifecycleNode, Node
 
     def arg(name):
         return LaunchConfiguration(name).perform(context)
+
+    def flag(name):
+        return arg(name).lower() in ('true', '1', 'yes')
 
     profile = arg('fastdds_profile')
     environment = getattr(context, 'environment', os.environ)
     if not profile and not environment.get('FASTDDS_DEFAULT_PROFILES_FILE'):
         profile = os.path.join(share, 'config', 'fastdds_shm.xml')
     node_environment = {'FASTDDS_DEFAULT_PROFILES_FILE': profile} if profile else None
-    overrides = {'use_sim_time': arg('use_sim_time').lower() in ('true', '1', 'yes')}
+    overrides = {'use_sim_time': flag('use_sim_time')}
     for name, cast in OVERRIDES.items():
         if arg(name):
             overrides[name] = cast(arg(name))
-    return [Node(
-        package=PACKAGE, executable=EXECUTABLE, name=arg('node_name'),
+    node, executable, extra = Node, EXECUTABLE, {}
+    if flag('lifecycle'):
+        node, executable = LifecycleNode, LIFECYCLE_EXECUTABLE
+        if flag('lifecycle_autostart'):  # the keyword exists from Jazzy on
+            extra['autostart'] = True
+    return [node(
+        package=PACKAGE, executable=executable, name=arg('node_name'),
         namespace=arg('namespace'), output='screen',
         parameters=[arg('params_file'), overrides],
         remappings=[('color/image_raw', arg('color_topic')),
@@ -93,7 +116,7 @@ def _launch_setup(context, share):
                     ('depth/image_raw/compressedDepth', arg('depth_topic') + '/compressedDepth'),
                     ('color/camera_info', arg('camera_info_topic'))],
         arguments=['--ros-args', '--log-level', arg('log_level')],
-        additional_env=node_environment)]
+        additional_env=node_environment, **extra)]
 
 
 def generate_launch_description():

@@ -20,7 +20,8 @@ import yaml
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 LAUNCH_FILE = REPO_ROOT / 'launch' / 'frontend.launch.py'
 REQUIRED_ARGUMENTS = {'color_topic', 'depth_topic', 'camera_info_topic', 'params_file',
-                      'backend', 'use_sim_time', 'weights', 'top_k', 'fastdds_profile'}
+                      'backend', 'use_sim_time', 'weights', 'top_k', 'fastdds_profile',
+                      'lifecycle', 'base_frame', 'base_to_camera'}
 
 
 def _module_constants():
@@ -92,9 +93,24 @@ def test_package_and_executable_match_setup_and_package_xml():
     assert constants['PACKAGE'] == package
     setup_py = (REPO_ROOT / 'setup.py').read_text()
     assert re.search(rf"'{constants['EXECUTABLE']} = lfnet_ros\.frontend_node:main'", setup_py)
+    assert re.search(rf"'{constants['LIFECYCLE_EXECUTABLE']} = lfnet_ros\.lifecycle_node:main'",
+                     setup_py)
     assert "'lfnet-frontend = lfnet_ros.frontend_node:main'" in setup_py
     assert "_files('launch/*.launch.py')" in setup_py and "_files('config/*')" in setup_py
     assert '/lib/' + package in (REPO_ROOT / 'setup.cfg').read_text()
+
+
+def test_lifecycle_argument_starts_a_lifecycle_node_of_the_lifecycle_executable():
+    tree, constants = _module_constants()
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    setup = functions['_launch_setup']
+    names = {n.id for n in ast.walk(setup) if isinstance(n, ast.Name)}
+    assert {'LifecycleNode', 'Node', 'LIFECYCLE_EXECUTABLE', 'EXECUTABLE'} <= names
+    imported = {alias.name for n in ast.walk(setup) if isinstance(n, ast.ImportFrom)
+                and n.module == 'launch_ros.actions' for alias in n.names}
+    assert {'LifecycleNode', 'Node'} <= imported
+    assert constants['ARGUMENTS']['lifecycle'][0] == 'false'  # a plain node by default
+    assert constants['ARGUMENTS']['lifecycle_autostart'][0] == 'false'
 
 
 def test_params_file_matches_the_node_parameters():
