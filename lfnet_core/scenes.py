@@ -123,7 +123,7 @@ def motion_per_frame(T_world_cam: np.ndarray) -> tuple:
             np.degrees([rotation_angle(R) for R in rel[:, :3, :3]]))
 
 
-def write_tum(sequence: SyntheticSequence, out_dir: str, fps: float = 30.0) -> Path:
+def write_tum_dataset(sequence: SyntheticSequence, out_dir: str, fps: float = 30.0) -> Path:
     """Write `sequence` in the TUM RGB-D layout under `out_dir` (created if needed).
 
     Writes rgb/<ts>.png, depth/<ts>.png (16-bit, TUM's DEFAULT_DEPTH_FACTOR per metre, 0 =
@@ -201,7 +201,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     effects = SensorEffects.kinect_like() if args.effects else SensorEffects()
     seq = generate_sequence(args.frames, width, height, args.seed, args.fps, args.speed,
                             args.texture_dir, effects, progress=True)
-    out = write_tum(seq, args.out_dir, args.fps)
+    out = write_tum_dataset(seq, args.out_dir, args.fps)
     trans, rot = motion_per_frame(seq.T_world_cam) if len(seq) > 1 else ([0.0], [0.0])
     print(f'wrote {len(seq)} frames to {out} (max motion per frame {np.max(trans) * 100:.2f} cm,'
           f' {np.max(rot):.2f} deg)')

@@ -52,7 +52,7 @@ def _read_list(path: Path) -> Tuple[np.ndarray, List[List[str]]]:
 
 
 def _read_camera_files(root: Path) -> Tuple[Optional[Tuple[float, ...]], Optional[float]]:
-    """(fx, fy, cx, cy) and depth factor from intrinsics.txt or camera.yaml (write_tum)."""
+    """(fx, fy, cx, cy) and depth factor from intrinsics.txt or camera.yaml (write_tum_dataset)."""
     txt, yaml = root / 'intrinsics.txt', root / 'camera.yaml'
     if txt.is_file():
         for line in txt.read_text().splitlines():
@@ -114,7 +114,7 @@ class TumSequence:
     samples when the nearest is within `max_dt` and the two are at most `max_pose_span` (0.1 s)
     apart, else the nearest pose within `max_dt`; frames without depth or pose are dropped.
     Intrinsics: `intrinsics` if given, else intrinsics.txt / camera.yaml (as written by
-    `lfnet_core.scenes.write_tum`), else TUM fr3's; the depth factor likewise (default
+    `lfnet_core.scenes.write_tum_dataset`), else TUM fr3's; the depth factor likewise (default
     5000).
 
     Iterating gives `TumFrame`s (rgb, depth, K, T_world_cam, timestamp).

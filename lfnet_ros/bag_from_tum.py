@@ -5,7 +5,7 @@
 
 Reads ``DATASET`` with :class:`lfnet_core.tum.TumSequence` (``rgb.txt``, ``depth.txt``,
 ``groundtruth.txt``; intrinsics and depth factor from ``intrinsics.txt`` / ``camera.yaml`` as
-written by ``lfnet-scenes`` / :func:`lfnet_core.scenes.write_tum`, else TUM fr3's; frames
+written by ``lfnet-scenes`` / :func:`lfnet_core.scenes.write_tum_dataset`, else TUM fr3's; frames
 without depth or ground truth within 20 ms are left out) and writes the bag ``OUT`` (a new
 folder: an existing one is refused) with rosbags (rosbag2 format version 9, MCAP by default,
 ``--storage sqlite3`` on request). Per colour frame, all stamped with the colour image's

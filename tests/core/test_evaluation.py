@@ -19,7 +19,7 @@ from lfnet_core.evaluation.rgbd_eval import evaluate_tum_sequence, pose_errors
 from lfnet_core.image_scaling import rescale_pixels
 from lfnet_core.local_features import Features
 from lfnet_core.rigid_poses import make_pose
-from lfnet_core.scenes import generate_sequence, write_tum
+from lfnet_core.scenes import generate_sequence, write_tum_dataset
 
 # A mild homography: ~6 deg rotation, 0.9 scale, a shift and a little perspective.
 H_MILD = np.array([[0.895, -0.094, 30.0], [0.094, 0.895, 10.0], [1e-5, 2e-5, 1.0]])
@@ -56,8 +56,8 @@ def oxford_pair(tmp_path_factory):
 def tum_dir(tmp_path_factory):
     """Write a 4-frame synthetic TUM sequence at 320x240, 10 fps (~4 cm and ~2.4 deg per frame)."""
     out = tmp_path_factory.mktemp('tum') / 'synthetic'
-    write_tum(generate_sequence(num_frames=4, width=320, height=240, fps=10.0), str(out),
-              fps=10.0)
+    write_tum_dataset(generate_sequence(num_frames=4, width=320, height=240, fps=10.0),
+                      str(out), fps=10.0)
     return out
 
 

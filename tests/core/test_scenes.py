@@ -118,8 +118,8 @@ def test_trajectory_motion_bounds_and_clearance():
     np.testing.assert_allclose(scenes.motion_per_frame(fast)[0], 2 * translation[:2], rtol=0.05)
 
 
-def test_write_tum_round_trip(sequence, tmp_path):
-    out = scenes.write_tum(sequence, tmp_path / 'tum')
+def test_write_tum_dataset_round_trip(sequence, tmp_path):
+    out = scenes.write_tum_dataset(sequence, tmp_path / 'tum')
     gt = [line.split() for line in (out / 'groundtruth.txt').read_text().splitlines()
           if not line.startswith('#')]
     rgb_list = [line.split() for line in (out / 'rgb.txt').read_text().splitlines()

@@ -18,7 +18,7 @@ pytest.importorskip('evo', reason='evo is not installed')
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
-from lfnet_core.scenes import generate_sequence, write_tum  # noqa: E402
+from lfnet_core.scenes import generate_sequence, write_tum_dataset  # noqa: E402
 from lfnet_ros import bag_eval, bag_from_tum  # noqa: E402
 from lfnet_ros import conversions as conv  # noqa: E402
 from lfnet_ros.orb_comparison import OrbBackend  # noqa: E402
@@ -45,7 +45,7 @@ def sequence():
 def bag(sequence, tmp_path_factory):
     """Return a bag converted from the sequence's TUM folder."""
     root = tmp_path_factory.mktemp('bag_eval')
-    write_tum(sequence, str(root / 'tum'))
+    write_tum_dataset(sequence, str(root / 'tum'))
     bag_from_tum.convert(str(root / 'tum'), str(root / 'bag'), progress=False)
     return root / 'bag'
 
@@ -78,7 +78,7 @@ def test_bag_play_publishes_the_frames(ros_env, bag, sequence):
     assert proc.returncode == 0, output
     assert len(received) == FRAMES, output
     stamps = [conv.stamp_to_ns(m.header.stamp) for m in received]
-    # write_tum keeps microseconds
+    # write_tum_dataset keeps microseconds
     assert stamps == [int(round(round(t, 6) * 1e9)) for t in sequence.timestamps]
     np.testing.assert_array_equal(conv.color_to_rgb(received[-1]), sequence.rgb[-1])
 

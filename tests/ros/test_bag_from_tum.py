@@ -13,7 +13,7 @@ pytest.importorskip('rosbags', reason='rosbags is not installed')
 from rosbags.rosbag2 import Reader  # noqa: E402
 from rosbags.typesys import get_typestore, Stores  # noqa: E402
 
-from lfnet_core.scenes import generate_sequence, write_tum  # noqa: E402
+from lfnet_core.scenes import generate_sequence, write_tum_dataset  # noqa: E402
 from lfnet_core.tum import TumSequence  # noqa: E402
 from lfnet_ros import bag_from_tum  # noqa: E402
 
@@ -29,9 +29,9 @@ TYPES = {
 
 @pytest.fixture(scope='module')
 def tum_folder(tmp_path_factory):
-    """Return a 3-frame 160x120 TUM folder written by write_tum."""
+    """Return a 3-frame 160x120 TUM folder written by write_tum_dataset."""
     root = tmp_path_factory.mktemp('tum') / 'seq'
-    write_tum(generate_sequence(num_frames=FRAMES, width=160, height=120), str(root))
+    write_tum_dataset(generate_sequence(num_frames=FRAMES, width=160, height=120), str(root))
     return root
 
 

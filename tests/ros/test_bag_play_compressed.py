@@ -12,7 +12,7 @@ rclpy = pytest.importorskip('rclpy', reason='rclpy is not importable (ROS 2 not 
 pytest.importorskip('torch', reason='the test runs the node with the torch backend')
 pytest.importorskip('rosbags', reason='rosbags is not installed')
 
-from lfnet_core.scenes import generate_sequence, write_tum  # noqa: E402
+from lfnet_core.scenes import generate_sequence, write_tum_dataset  # noqa: E402
 from lfnet_core.tum import TumSequence  # noqa: E402
 from lfnet_ros import bag_from_tum  # noqa: E402
 from lfnet_ros import conversions as conv  # noqa: E402
@@ -28,7 +28,7 @@ REMAP = {
 
 def test_compressed_bag_plays_into_the_compressed_node(ros_env, tmp_path):
     sequence = generate_sequence(num_frames=FRAMES, width=320, height=240, seed=5)
-    write_tum(sequence, str(tmp_path / 'tum'))
+    write_tum_dataset(sequence, str(tmp_path / 'tum'))
     result = bag_from_tum.convert(str(tmp_path / 'tum'), str(tmp_path / 'bag'), progress=False,
                                   compressed=True)
     stamps = {int(round(t * 1e9)) for t in TumSequence(str(tmp_path / 'tum')).timestamps}

@@ -12,7 +12,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from lfnet_core.scenes import generate_sequence, write_tum
+from lfnet_core.scenes import generate_sequence, write_tum_dataset
 from lfnet_ros import bag_from_tum
 from lfnet_ros.ros_environment import PROFILE_VARIABLE, use_shm_profile
 
@@ -30,7 +30,7 @@ def test_use_shm_profile_only_where_unset_and_for_fast_dds():
 
 def test_bag_play_delivers_every_640x480_frame_to_best_effort(ros_env, tmp_path):
     sequence = generate_sequence(num_frames=FRAMES, width=640, height=480, seed=5)
-    write_tum(sequence, str(tmp_path / 'tum'))
+    write_tum_dataset(sequence, str(tmp_path / 'tum'))
     bag_from_tum.convert(str(tmp_path / 'tum'), str(tmp_path / 'bag'), progress=False)
     context = rclpy.Context()
     rclpy.init(args=[], context=context)  # this process has the profile (ros_env)

@@ -62,7 +62,7 @@ def homography():
 @pytest.fixture(scope='module')
 def tum_dir(tmp_path_factory):
     seq = scenes.generate_sequence(num_frames=5, width=160, height=120, seed=4, speed=2.0)
-    return scenes.write_tum(seq, tmp_path_factory.mktemp('tum_synth'))
+    return scenes.write_tum_dataset(seq, tmp_path_factory.mktemp('tum_synth'))
 
 
 @pytest.fixture(scope='module')
@@ -236,7 +236,7 @@ def test_homography_matches_opencv(homography):
     assert angle_err < 0.02 and np.abs(np.median(ratio) - 1) < 0.02
 
 
-def test_tum_sequence_reads_write_tum(tum_dir):
+def test_tum_sequence_reads_write_tum_dataset(tum_dir):
     seq = TumSequence(tum_dir)
     assert len(seq) == 5
     np.testing.assert_allclose(seq.K, default_intrinsics(160, 120))

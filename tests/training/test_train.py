@@ -116,7 +116,7 @@ def test_torchrun_two_gloo_processes(tmp_path):
 
 @pytest.mark.parametrize('source', ['homography', 'tum'])
 def test_train_runs_on_each_data_source(source, tmp_path):
-    from lfnet_core.scenes import generate_sequence, write_tum
+    from lfnet_core.scenes import generate_sequence, write_tum_dataset
 
     spec = {'type': source, 'size': 64}
     if source == 'homography':
@@ -124,7 +124,7 @@ def test_train_runs_on_each_data_source(source, tmp_path):
     else:
         root = tmp_path / 'tum'
         sequence = generate_sequence(num_frames=4, width=160, height=120, seed=3)
-        write_tum(sequence, str(root))
+        write_tum_dataset(sequence, str(root))
         spec.update(root=str(root), gap_range=[1, 2], min_overlap=0.2)
     cfg = load_config(str(TINY), SMALL + [f'train.out_dir={tmp_path / "run"}',
                                           'train.iterations=2', 'train.ckpt_every=2',
