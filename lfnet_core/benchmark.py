@@ -24,6 +24,7 @@ from lfnet_core.frontend import Frame, Frontend, FrontendConfig
 from lfnet_core.inference.base import Backend, prepare_image, select_top_k
 from lfnet_core.inference.split_runner import SplitRunner
 from lfnet_core.matching import mutual_nearest_neighbours
+from lfnet_core.summary_stats import percentiles_ms
 from lfnet_core.tum import TumSequence
 
 # Stages in pipeline order: (key in the report, what it covers).
@@ -217,11 +218,9 @@ def _onnx_descriptor_fraction(backend: Backend, weights: Optional[str], image: n
 # Timing loops
 
 
-def percentiles_ms(samples: Sequence[float]) -> Dict[str, float]:
-    """p50 and p90 in milliseconds of samples in seconds, and their count."""
-    values = np.asarray(samples, np.float64) * 1000.0
-    return {'p50_ms': float(np.percentile(values, 50)), 'p90_ms': float(np.percentile(values, 90)),
-            'n': int(values.size)}
+def timing_summary(samples: Sequence[float]) -> Dict[str, Optional[float]]:
+    """p50 and p90 in milliseconds of samples in seconds (`percentiles_ms`), and their count."""
+    return {**percentiles_ms(samples), 'n': len(samples)}
 
 
 def _cycle(frames: BenchFrames, count: int) -> Iterator[Tuple[int, Frame]]:
@@ -308,7 +307,7 @@ def _split_describe(backend: Backend, samples: Dict[str, List[float]], image: np
     describe = np.asarray(samples.pop('describe'))
     samples['sample'] = list(describe * (1.0 - fraction))
     samples['descriptor'] = list(describe * fraction)
-    return {stage: percentiles_ms(samples[stage]) for stage, _ in STAGES if stage in samples}
+    return {stage: timing_summary(samples[stage]) for stage, _ in STAGES if stage in samples}
 
 
 def time_opencv(method: str, frames: BenchFrames, top_k: int, warmup: int = 3,
@@ -338,7 +337,7 @@ def time_opencv(method: str, frames: BenchFrames, top_k: int, warmup: int = 3,
             samples['detect_describe'].append(middle - start)
             samples['match'].append(end - middle)
             samples['frame'].append(end - start)
-    return {stage: percentiles_ms(values) for stage, values in samples.items()}
+    return {stage: timing_summary(values) for stage, values in samples.items()}
 
 
 @dataclass

@@ -82,6 +82,7 @@ import rclpy
 from lfnet_core import trajectory
 from lfnet_core.frontend import FrontendConfig
 from lfnet_core.inference import BACKEND_NAMES
+from lfnet_core.summary_stats import percentiles_ms
 from lfnet_ros.bag_eval_playback import choose_player, play_builtin, play_ros2, \
     PlaybackError, PLAYERS
 from lfnet_ros.bag_eval_report import format_report, json_default, method_entry, pair_title
@@ -97,7 +98,6 @@ from lfnet_ros.node_recorder import Recorder
 from lfnet_ros.orb_comparison import run_orb
 from lfnet_ros.recorded_outputs import node_latencies, write_run_record
 from lfnet_ros.ros_environment import ros_environment, ros_variables, temporary_environ
-from lfnet_ros.stats import percentiles_ms
 from lfnet_ros.trajectory_plots import plot_errors, plot_top_view
 from lfnet_ros.trajectory_scores import evo_home, score_trajectory
 

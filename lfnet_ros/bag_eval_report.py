@@ -6,7 +6,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from lfnet_ros.stats import distribution
+from lfnet_core.summary_stats import distribution
 
 
 def method_entry(frames_in: int, processed: int, keypoints: Sequence[int],

@@ -75,6 +75,7 @@ from tqdm import tqdm
 from lfnet_core import trajectory
 from lfnet_core.inference import BACKEND_NAMES
 from lfnet_core.scenes import generate_sequence
+from lfnet_core.summary_stats import distribution, percentiles_ms
 from lfnet_core.tum import TumSequence
 from lfnet_ros.cli_arguments import parse_size
 from lfnet_ros.frame_messages import DEPTH_ENCODINGS, frame_messages
@@ -84,7 +85,6 @@ from lfnet_ros.node_process import node_command, NodeError, NodeLaunch, NodeProc
 from lfnet_ros.node_recorder import Recorder
 from lfnet_ros.recorded_outputs import node_latencies, write_run_record
 from lfnet_ros.ros_environment import ros_environment, ros_variables, temporary_environ
-from lfnet_ros.stats import distribution, percentiles_ms
 from lfnet_ros.trajectory_plots import plot_overview
 from lfnet_ros.trajectory_scores import evo_home, score_trajectory
 

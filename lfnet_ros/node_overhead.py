@@ -23,11 +23,11 @@ import rclpy
 
 from lfnet_core import benchmark as bench
 from lfnet_core.inference import create_backend
+from lfnet_core.summary_stats import percentiles_ms
 from lfnet_ros.frame_messages import frame_messages, FrameMessages
 from lfnet_ros.node_process import node_command, NodeError, NodeLaunch, NodeProcess
 from lfnet_ros.node_recorder import Recorder
 from lfnet_ros.recorded_outputs import node_latencies
-from lfnet_ros.stats import percentiles_ms
 
 FRAME_NS = 33_333_333  # 30 Hz stamps
 STREAM_HZ = 30.0

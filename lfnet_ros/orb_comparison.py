@@ -22,10 +22,10 @@ from lfnet_core import trajectory
 from lfnet_core.evaluation.features import OrbExtractor, to_grey_uint8
 from lfnet_core.frontend import Frame, Frontend, FrontendConfig
 from lfnet_core.local_features import Features
+from lfnet_core.summary_stats import percentiles_ms
 from lfnet_ros.bag_eval_report import method_entry
 from lfnet_ros.bag_reading import bag_frames, Topics
 from lfnet_ros.node_parameters import ransac_config
-from lfnet_ros.stats import percentiles_ms
 from lfnet_ros.trajectory_scores import score_trajectory, TrajectoryCurves
 
 LATENCY_PERCENTS = (50, 90, 99)

@@ -35,12 +35,12 @@ import rclpy
 
 from lfnet_core.inference import BACKEND_NAMES
 from lfnet_core.scenes import generate_sequence
+from lfnet_core.summary_stats import percentiles_ms
 from lfnet_ros.cli_arguments import parse_size
 from lfnet_ros.frame_messages import frame_messages
 from lfnet_ros.node_process import node_command, NodeError, NodeLaunch, NodeProcess
 from lfnet_ros.node_recorder import Recorder
 from lfnet_ros.ros_environment import ros_environment, temporary_environ
-from lfnet_ros.stats import percentiles_ms
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

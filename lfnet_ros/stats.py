@@ -1,11 +1,10 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
 """
-Statistics (no ROS imports): the node's ``/diagnostics`` counters and the tools' summaries.
+Statistics (no ROS imports): the node's ``/diagnostics`` counters.
 
-:func:`percentiles_ms` (latency percentiles in milliseconds) and :func:`distribution` (mean,
-median, min, max) are the one implementation the node's diagnostics and the ROS tools
-(``lfnet-demo``, ``lfnet-eval``, ``lfnet-bench``, ``lfnet-soak``) report with.
+Latency percentiles come from :func:`lfnet_core.summary_stats.percentiles_ms`, the one
+implementation the node's diagnostics, ``lfnet-bench`` and the ROS tools report with.
 
 :meth:`FrontendStats.report` returns the key/value pairs published in the DiagnosticStatus, in a
 stable order:
@@ -22,31 +21,9 @@ stable order:
 
 import collections
 import threading
-from typing import Counter, Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Counter, Deque, Dict, List, Tuple
 
-import numpy as np
-
-
-def percentiles_ms(seconds: Sequence[float],
-                   percents: Sequence[int] = (50, 90)) -> Dict[str, Optional[float]]:
-    """Return ``{'p50_ms': .., 'p90_ms': ..}`` (one key per percent) of durations in seconds.
-
-    Every value is None when there is no sample.
-    """
-    keys = [f'p{p:g}_ms' for p in percents]
-    values = np.asarray(seconds, dtype=np.float64).reshape(-1) * 1e3
-    if values.size == 0:
-        return dict.fromkeys(keys)
-    return {key: float(v) for key, v in zip(keys, np.percentile(values, list(percents)))}
-
-
-def distribution(values: Sequence[float]) -> Dict[str, Optional[float]]:
-    """Return ``{'mean', 'median', 'min', 'max'}`` of ``values`` (every value None when empty)."""
-    values = np.asarray(values, dtype=np.float64).reshape(-1)
-    if values.size == 0:
-        return {'mean': None, 'median': None, 'min': None, 'max': None}
-    return {'mean': float(values.mean()), 'median': float(np.median(values)),
-            'min': float(values.min()), 'max': float(values.max())}
+from lfnet_core.summary_stats import percentiles_ms
 
 
 class RateMeter:

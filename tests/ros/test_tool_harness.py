@@ -6,9 +6,9 @@ import argparse
 
 import pytest
 
+from lfnet_core.summary_stats import distribution, percentiles_ms
 from lfnet_ros.cli_arguments import parse_size
 from lfnet_ros.node_process import node_command, node_parameters, NodeLaunch
-from lfnet_ros.stats import distribution, percentiles_ms
 
 
 def test_node_command_and_parameters_carry_the_same_overrides(tmp_path):
