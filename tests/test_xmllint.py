@@ -49,7 +49,9 @@ def test_package_xml():
 
 
 def _module_file(module):
-    base = REPO_ROOT.joinpath(*module.split('.'))
+    top, *rest = module.split('.')
+    folder = _setup_keywords().get('package_dir', {}).get(top, top)  # lfnet_training: training/
+    base = REPO_ROOT.joinpath(folder, *rest)
     for candidate in (base.with_suffix('.py'), base / '__init__.py'):
         if candidate.is_file():
             return candidate
