@@ -100,7 +100,10 @@ def test_the_node_takes_compressed_colour_and_depth(ros_env, sequence):
     reference = Frontend(create_backend('torch'), frontend_config(defaults)).process(
         Frame(sequence.rgb[0], 0.0, sequence.depth[0], sequence.K))
     keypoints = np.stack([cloud['u'], cloud['v']], axis=1)
-    nearest = np.linalg.norm(keypoints[:, None] - reference.keypoints[None], axis=2).min(axis=1)
-    assert len(cloud) == len(reference.keypoints)
-    assert np.mean(nearest < 1.5) >= 0.8, np.mean(nearest < 1.5)
+    distances = np.linalg.norm(keypoints[:, None] - reference.keypoints[None], axis=2)
+    # JPEG's loss may add or remove a few weak peaks: counts within 5%, and most keypoints of
+    # each set within 1.5 px of one of the other's
+    assert abs(len(cloud) - len(reference.keypoints)) <= 0.05 * len(reference.keypoints)
+    assert np.mean(distances.min(axis=1) < 1.5) >= 0.8, np.mean(distances.min(axis=1) < 1.5)
+    assert np.mean(distances.min(axis=0) < 1.5) >= 0.8, np.mean(distances.min(axis=0) < 1.5)
     assert np.isfinite(cloud['z']).mean() > 0.5  # depth arrived and paired
