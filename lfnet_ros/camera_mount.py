@@ -8,7 +8,7 @@ extrinsics are used. With ``base_frame`` set, the colour image frame's pose in `
 comes from the ``base_to_camera`` parameter (``x y z qx qy qz qw``, as for
 static_transform_publisher) or, when that is empty and tf2_ros imports (a ROS install), from TF
 (``base_frame`` <- image frame id, looked up until found, then kept: the mount is static).
-Until neither gives it, :meth:`CameraMount.resolve` returns None and :attr:`problem` says why:
+Until one of them gives it, :meth:`CameraMount.resolve` returns None and :attr:`problem` says why:
 the node then withholds odometry rather than publish the camera's motion as the base's.
 """
 

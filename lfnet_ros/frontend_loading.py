@@ -18,7 +18,8 @@ def load_frontend(params: Mapping[str, object], config: FrontendConfig, logger: 
     Return (front-end, hardware id) for the node's parameters, or None when loading failed.
 
     Progress goes to `logger` at INFO (cache folder, time taken); a failure is logged as an
-    error and recorded in `health` (``failed``: diagnostics ERROR), success as ``ready``.
+    error and recorded in `health` (``failed``: diagnostics ERROR). On success the caller sets
+    the state (``running`` for the plain node, ``inactive`` for the managed one).
     """
     logger.info(
         f"loading LF-Net ({params['weights'] or 'shipped weights'}, backend "
@@ -37,7 +38,6 @@ def load_frontend(params: Mapping[str, object], config: FrontendConfig, logger: 
         logger.error(f'cannot load the model, processing nothing: {detail}')
         return None
     device = hardware_id(backend)
-    health.ready(f'backend {backend.name}')
     logger.info(
         f'backend {backend.name} on {device} ready in {time.monotonic() - started:.1f} s; '
         f'top_k {config.top_k}, network input {network_size_text(config)}, pyramid levels '

@@ -156,9 +156,11 @@ class FrontendPipeline:
 
     def start(self, load_model: bool) -> None:
         """Start the worker thread; it loads the model first when `load_model`."""
-        if self._slot.closed:
-            self._superseded_before += self._slot.dropped
-            self._slot = LatestSlot()
+        if self._worker is not None:  # a worker stop() left finishing a long frame
+            self._worker.join()
+        if self._slot.closed:  # the new slot first: a reader never counts the old one twice
+            old, self._slot = self._slot, LatestSlot()
+            self._superseded_before += old.dropped
         self._worker = threading.Thread(target=self._work, args=(load_model,),
                                         name='lfnet_frontend', daemon=True)
         self._worker.start()
@@ -168,7 +170,8 @@ class FrontendPipeline:
         self._slot.close()
         if self._worker is not None:
             self._worker.join(timeout=5.0)
-            self._worker = None
+            if not self._worker.is_alive():
+                self._worker = None  # else start() waits for it: never two workers
 
     def restart_tracking(self) -> None:
         """Make the next frame start tracking again from the held pose (after a pause)."""
@@ -263,8 +266,10 @@ class FrontendPipeline:
         self.health.drop(time.monotonic(), reason)
 
     def _work(self, load_model: bool) -> None:
-        if load_model and not self.load_model():
-            return
+        if load_model:
+            if not self.load_model():
+                return
+            self.health.ready(f'backend {self.frontend.backend.name}')
         slot = self._slot
         while not slot.closed:
             item = slot.take(timeout=0.2)
@@ -304,22 +309,24 @@ class FrontendPipeline:
     def _process(self, item: SyncedFrame) -> None:
         header, image = item.color
         self._stats.latency('queue', time.monotonic() - item.received)
+        frontend, out = self.frontend, self._outputs  # a lifecycle cleanup may clear them
+        if frontend is None or not out:
+            return
         depth, K = self._depth_and_K(item, image.shape[:2])
         if item.restart:  # the stamps jumped: do not match across the jump
             self._stats.event('time_jump')
-            self.frontend.reset()
+            frontend.reset()
             self._prev = None
         prev = self._prev
-        if self.frontend.config is not self.config:  # a live parameter change
-            self.frontend.config = self.config
-        result = self.frontend.process(Frame(image, item.stamp_ns * 1e-9, depth, K))
+        if frontend.config is not self.config:  # a live parameter change
+            frontend.config = self.config
+        result = frontend.process(Frame(image, item.stamp_ns * 1e-9, depth, K))
         if result.tracking == 'lost':
             self._stats.event('tracking_lost')
         self._prev = (header, result.keypoints)
         self.health.tracking = result.tracking
 
         publish_start = time.monotonic()
-        out = self._outputs
         out['keypoints'].publish(conv.keypoints_to_cloud(
             header, result.keypoints, result.scales, result.orientations, result.scores,
             result.descriptors, result.points))
@@ -366,10 +373,11 @@ class FrontendPipeline:
         """Publish the ``/diagnostics`` status: level, message, state, backend, counters."""
         now = time.monotonic()
         superseded = self._superseded_before + self._slot.dropped
-        for reason, count in self._sync.drops.items():
+        drops = self._sync.drop_counts()
+        for reason, count in drops.items():
             self._count_new_drops(now, reason,
                                   count + (superseded if reason == 'superseded' else 0))
-        if 'superseded' not in self._sync.drops:
+        if 'superseded' not in drops:
             self._count_new_drops(now, 'superseded', superseded)
         level, message = self.health.assess(now, expect_depth=self.params['use_depth'])
         frontend = self.frontend  # read once: a lifecycle cleanup may clear it meanwhile

@@ -122,11 +122,11 @@ class HealthMonitor:
             last_error, last_no_depth = self._last_error, self._last_no_depth
         if state == 'failed':
             return ERROR, f'model failed to load: {detail}'
+        if state != 'running':  # idle: errors of frames before the pause no longer count
+            return OK, f'{state}: {detail}'
         if counts['error']:
             return ERROR, (f"{counts['error']} frames failed in the last {window:g} s "
                            f'(last: {last_error})')
-        if state != 'running':
-            return OK, f'{state}: {detail}'
         since = now - (last_input if last_input is not None else self._started)
         if since >= self.config.stale_after:
             what = 'no colour image yet' if last_input is None else 'no colour image'

@@ -30,7 +30,7 @@ Drop counters (``ApproximateSync.drops`` / ``LatestSlot.dropped``):
 import collections
 import dataclasses
 import threading
-from typing import Any, Counter, Deque, Generic, List, Optional, Tuple, TypeVar
+from typing import Any, Counter, Deque, Dict, Generic, List, Optional, Tuple, TypeVar
 
 T = TypeVar('T')
 
@@ -107,6 +107,11 @@ class ApproximateSync:
         self._color_line = StampTimeline(self.max_jump_ns)
         self._depth_line = StampTimeline(self.max_jump_ns)
         self._lock = threading.Lock()
+
+    def drop_counts(self) -> Dict[str, int]:
+        """Return a copy of the drop counters, safe while callbacks run on other threads."""
+        with self._lock:
+            return dict(self.drops)
 
     @property
     def pending(self) -> int:

@@ -90,3 +90,12 @@ def test_withheld_odometry_warns_with_the_reason():
     assert monitor.assess(1.5) == (WARN, 'odometry withheld: no extrinsics base_link <- cam')
     monitor.no_odometry = ''
     assert monitor.assess(1.5)[0] == OK
+
+
+def test_errors_of_frames_before_a_deactivation_do_not_keep_an_idle_node_at_error():
+    monitor = running_monitor(window=5.0)
+    monitor.frame_in(1.0)
+    monitor.error(1.0, 'RuntimeError: boom')
+    assert monitor.assess(2.0)[0] == ERROR
+    monitor.idle('inactive', 'deactivated; activate to process')
+    assert monitor.assess(2.0) == (OK, 'inactive: deactivated; activate to process')

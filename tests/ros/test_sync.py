@@ -24,6 +24,10 @@ def test_pairs_by_nearest_stamp_within_slop():
     assert _stamps(frames) == [(103 * MS, 104 * MS)]
     assert frames[0].color == 'c103' and frames[0].depth == 'd104'
     assert sync.drops['depth_unmatched'] == 1  # d100 lost its chance
+    counts = sync.drop_counts()  # a copy: diagnostics iterate it while callbacks add reasons
+    sync.drops['new_reason'] += 1
+    assert counts == {'depth_unmatched': 1}
+    del sync.drops['new_reason']
     # colour first, depth later (either order works)
     assert sync.add_color(133 * MS, 'c133', now=0.01) == []
     assert _stamps(sync.add_depth(131 * MS, 'd131', now=0.011)) == [(133 * MS, 131 * MS)]
