@@ -17,7 +17,7 @@ from typing import Optional, Tuple
 import numpy as np
 from rclpy.time import Time
 
-from lfnet_core.rigid_poses import make_pose, pose_from_tum, quaternion_to_rotation
+from lfnet_core.rigid_poses import pose_from_tum
 
 try:
     import tf2_ros
@@ -85,8 +85,7 @@ class CameraMount:
             return f'no extrinsics {where}: TF lookup failed ({exc}); publish it or set ' \
                 'base_to_camera'
         t, q = transform.transform.translation, transform.transform.rotation
-        self._T_base_cam = make_pose(quaternion_to_rotation([q.x, q.y, q.z, q.w]),
-                                     [t.x, t.y, t.z])
+        self._T_base_cam = pose_from_tum([t.x, t.y, t.z, q.x, q.y, q.z, q.w])
         return ''
 
     def close(self) -> None:
