@@ -8,7 +8,8 @@
    are always reported in the input image's pixels);
 2. back-projection of the keypoints with the frame's depth and intrinsics (`points`);
 3. mutual nearest-neighbour matching against the previous frame's descriptors;
-4. PnP RANSAC of the previous frame's 3D points against this frame's matched keypoints, and
+4. PnP RANSAC of the previous frame's 3D points against this frame's matched keypoints, its
+   inliers checked against this frame's depth (`RansacConfig.min_depth_agreement`), and
    chaining of the camera pose in the odometry frame (the first camera's optical frame):
    `T_odom_cam = T_odom_prev @ inv(T_prev_to_cur)`.
 
@@ -361,8 +362,11 @@ class Frontend:
                 if K is None or not prev_has_points:
                     tracking = 'no_depth'
                 else:
-                    motion = estimate_motion(prev.points[matches[:, 0]], keypoints[matches[:, 1]],
-                                             K, cfg.ransac_for(shape[1], shape[0]))
+                    ransac = cfg.ransac_for(shape[1], shape[0])
+                    depth_check = ransac.min_depth_agreement > 0
+                    motion = estimate_motion(
+                        prev.points[matches[:, 0]], keypoints[matches[:, 1]], K, ransac,
+                        points_cur=points[matches[:, 1]] if depth_check else None)
                     if motion.ok:
                         tracking = 'ok'
                         inliers = motion.inliers.copy()

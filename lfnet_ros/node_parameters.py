@@ -45,6 +45,15 @@ PARAMETERS = {
     'ransac_min_inliers': (15, 'fewest PnP inliers for tracking ok', (4, 100000)),
     'ransac_minimal_solver': ('ap3p', 'PnP RANSAC hypothesis solver: ap3p (4-point samples) | '
                               'epnp (5-point samples)', None),
+    'ransac_depth_tolerance': (0.03, 'depth check: an inlier must land within this many '
+                               'metres (or ransac_depth_tolerance_ratio x depth) of the '
+                               'depth measured in the current frame', (0.0, 100.0)),
+    'ransac_depth_tolerance_ratio': (0.03, 'depth check tolerance as a fraction of the '
+                                     'measured depth (the larger tolerance applies)',
+                                     (0.0, 10.0)),
+    'ransac_min_depth_agreement': (0.5, 'fewest depth-checked inliers that must agree in '
+                                   'depth for tracking ok, as a fraction; 0: no depth check',
+                                   (0.0, 1.0)),
     'odom_frame': ('odom', 'frame id of the odometry: the child frame at the first frame',
                    None),
     'base_frame': ('', 'child frame id of odometry and TF (e.g. base_link), moved by the '
@@ -79,6 +88,7 @@ LIVE = frozenset({
     'top_k', 'resize_width', 'resize_height', 'resize_scale', 'pyramid_levels',
     'match_max_distance', 'match_ratio', 'depth_scale', 'depth_min', 'depth_max',
     'ransac_reprojection_px', 'ransac_iterations', 'ransac_min_inliers', 'ransac_minimal_solver',
+    'ransac_depth_tolerance', 'ransac_depth_tolerance_ratio', 'ransac_min_depth_agreement',
     'max_image_pixels', 'diagnostics_window', 'diagnostics_stale_s', 'diagnostics_drop_warn',
 })
 
@@ -139,7 +149,10 @@ def ransac_config(params: Mapping[str, object]) -> RansacConfig:
     return RansacConfig(reprojection_px=float(params['ransac_reprojection_px']),
                         iterations=int(params['ransac_iterations']),
                         min_inliers=int(params['ransac_min_inliers']),
-                        minimal_solver=str(params['ransac_minimal_solver']))
+                        minimal_solver=str(params['ransac_minimal_solver']),
+                        depth_tolerance_m=float(params['ransac_depth_tolerance']),
+                        depth_tolerance_ratio=float(params['ransac_depth_tolerance_ratio']),
+                        min_depth_agreement=float(params['ransac_min_depth_agreement']))
 
 
 def parameter_descriptor(name: str, description: str,
