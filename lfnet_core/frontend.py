@@ -38,12 +38,12 @@ import numpy as np
 from lfnet_core.blas_threads import single_blas_thread
 from lfnet_core.image_scaling import rescale_pixels, resize_image
 from lfnet_core.inference import Backend
+from lfnet_core.keypoint_points import keypoint_points
 from lfnet_core.local_features import as_features, Features
 from lfnet_core.matching import mutual_nearest_neighbours
 from lfnet_core.pyramid import extract_pyramid
 from lfnet_core.rigid_poses import invert_pose
-from lfnet_core.vo import (check_intrinsics, estimate_motion, keypoint_points, MotionEstimate,
-                           RansacConfig)
+from lfnet_core.vo import check_intrinsics, estimate_motion, MotionEstimate, RansacConfig
 
 __all__ = ['BACKEND_STAGES', 'Frame', 'FrameResult', 'Frontend', 'FrontendConfig',
            'TRACKING_STATES']

@@ -13,7 +13,8 @@ from typing import Callable, Optional, Tuple
 
 import numpy as np
 
-__all__ = ['best_rigid_hypothesis', 'rigid_pose_hypothesis', 'rigid_transforms']
+__all__ = ['best_rigid_hypothesis', 'depth_agreement', 'rigid_pose_hypothesis',
+           'rigid_transforms']
 
 # Inlier test: rotations (H, 3, 3) and translations (H, 3) -> (H, N) bool over all pairs.
 InlierTest = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -41,11 +42,32 @@ def rigid_transforms(points_a: np.ndarray,
     U, _, Vt = np.linalg.svd(covariance)
     V = np.swapaxes(Vt, 1, 2)
     sign = np.sign(np.linalg.det(V @ np.swapaxes(U, 1, 2)))
-    sign[sign == 0] = 1.0
     V[:, :, 2] *= sign[:, None]
     R = V @ np.swapaxes(U, 1, 2)
     t = centre_b - np.einsum('hij,hj->hi', R, centre_a)
     return R, t
+
+
+def depth_agreement(points_prev: np.ndarray, points_cur: np.ndarray, R: np.ndarray,
+                    t: np.ndarray, depth_tolerance: Tuple[float, float]) -> np.ndarray:
+    """Per row: 1.0 when R X_prev + t lies at the measured depth, 0.0 when not, NaN unknown.
+
+    Args:
+        points_prev: (N, 3) points in the previous camera's frame.
+        points_cur: (N, 3) the same points measured in the current camera's frame; rows with a
+            non-finite value are unknown.
+        R, t: (3, 3), (3,) the motion, X_cur = R X_prev + t.
+        depth_tolerance: (metres, fraction): agreement within the larger of the two of the
+            measured depth.
+
+    """
+    predicted_z = points_prev @ R[2] + float(t[2])
+    measured_z = points_cur[:, 2]
+    tolerance = np.maximum(depth_tolerance[0], depth_tolerance[1] * measured_z)
+    with np.errstate(invalid='ignore'):
+        agree = (np.abs(predicted_z - measured_z) <= tolerance).astype(np.float64)
+    agree[~np.isfinite(points_cur).all(axis=1)] = np.nan
+    return agree
 
 
 def best_rigid_hypothesis(points_a: np.ndarray, points_b: np.ndarray, inlier_test: InlierTest,
@@ -61,7 +83,8 @@ def best_rigid_hypothesis(points_a: np.ndarray, points_b: np.ndarray, inlier_tes
         batch: hypotheses solved and scored at once.
 
     Returns:
-        (R (3, 3), t (3,)) of the best hypothesis, or None with fewer than 3 pairs.
+        (R (3, 3), t (3,)) of the best hypothesis, or None with fewer than 3 pairs or no
+        sample of three distinct, non-collinear points.
 
     """
     points_a = np.asarray(points_a, dtype=np.float64)
@@ -70,11 +93,18 @@ def best_rigid_hypothesis(points_a: np.ndarray, points_b: np.ndarray, inlier_tes
     if n < 3:
         return None
     rng = np.random.default_rng(seed)
+    batch = max(1, min(int(batch), 2_000_000 // (3 * n)))  # bounds the (batch, N, 3) scoring
     best, best_count = None, -1
     for start in range(0, int(iterations), batch):
-        size = min(batch, int(iterations) - start)
-        samples = np.argsort(rng.random((size, n)), axis=1)[:, :3]
-        R, t = rigid_transforms(points_a[samples], points_b[samples])
+        samples = rng.integers(0, n, (min(batch, int(iterations) - start), 3))
+        triangle = points_a[samples]
+        # distinct, non-collinear samples only (twice the triangle area > 1e-6 m^2)
+        area = np.linalg.norm(np.cross(triangle[:, 1] - triangle[:, 0],
+                                       triangle[:, 2] - triangle[:, 0]), axis=1)
+        usable = area > 1e-6
+        if not usable.any():
+            continue
+        R, t = rigid_transforms(triangle[usable], points_b[samples[usable]])
         counts = inlier_test(R, t).sum(axis=1)
         k = int(np.argmax(counts))
         if counts[k] > best_count:

@@ -1,20 +1,18 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Frame-to-frame motion from RGB-D correspondences: depth back-projection and PnP RANSAC.
+"""Frame-to-frame motion from RGB-D correspondences: PnP RANSAC checked against depth.
 
-The previous frame's keypoints are lifted to 3D with its depth map (`keypoint_points`); the
-current frame's matched keypoints are their 2D observations. `estimate_motion` solves the
-perspective-n-point problem robustly (OpenCV's `solvePnPRansac`: AP3P on 4-point samples by
-default, or EPnP on 5-point samples with SQPnP on the consensus set), optionally polishes the
-pose with Levenberg-Marquardt on the inliers, and reports the result with health checks
-(inlier count and ratio, reprojection RMSE).
+The previous frame's keypoints are lifted to 3D with its depth map
+(`lfnet_core.keypoint_points`); the current frame's matched keypoints are their 2D
+observations. `estimate_motion` solves the perspective-n-point problem robustly (OpenCV's
+`solvePnPRansac`: AP3P on 4-point samples by default, or EPnP on 5-point samples with SQPnP on
+the consensus set), optionally polishes the pose with Levenberg-Marquardt on the inliers, and
+reports the result with health checks (inlier count and ratio, reprojection RMSE).
 
-With depth in the current frame too (`points_cur`), an inlier must also agree in depth: the
-previous frame's point moved by the pose must lie at the depth the current frame measures there,
-within `RansacConfig.depth_tolerance_m` or `depth_tolerance_ratio` of it. Repeated texture can
-give a wrong pose whose reprojections fit (a wrong step of 1.1 m on generated data, 23 inliers);
-its points then land at the wrong depth (13 of 23 within tolerance, against 98-100% for the
-correct steps), so the step is reported lost instead of chained.
+With depth in the current frame too (`points_cur`), an inlier must also land at the depth
+measured there. Repeated texture can give a wrong pose whose reprojections fit (1.1 m off on
+generated data, 13 of its 23 inliers at the right depth against 98-100% for correct steps);
+rigid 3D-3D hypotheses (`lfnet_core.rigid_ransac`) then look for the pose that fits both.
 
 Conventions: `T_prev_to_cur` maps points in the previous camera's optical frame to the current
 camera's optical frame (x right, y down, z forward); pixel centres are at integer coordinates.
@@ -26,11 +24,9 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
-from lfnet_core.pinhole import backproject, sample_depth
-from lfnet_core.rigid_ransac import rigid_pose_hypothesis
+from lfnet_core.rigid_ransac import depth_agreement, rigid_pose_hypothesis
 
-__all__ = ['MotionEstimate', 'RansacConfig', 'check_intrinsics', 'estimate_motion',
-           'keypoint_points']
+__all__ = ['MotionEstimate', 'RansacConfig', 'check_intrinsics', 'estimate_motion']
 
 # PnP needs 4 points (OpenCV's EPnP kernel samples 5; with exactly 4 it falls back to P3P).
 _MIN_PNP_POINTS = 4
@@ -61,8 +57,8 @@ class RansacConfig:
             measured depth) of the measured one (>= 0; about 3 sigma of a structured-light
             sensor's noise at 3 m, plus the depth step of a keypoint on an edge).
         min_depth_agreement: smallest accepted fraction of the depth-checked inliers that agree,
-            in [0, 1]; the others are no longer inliers either way. `Frontend` skips the depth
-            check when it is 0.
+            in [0, 1]; the others are no longer inliers either way. At 0 `Frontend` skips the
+            depth check, pruning included.
 
     """
 
@@ -156,53 +152,6 @@ def check_intrinsics(K: np.ndarray, name: str = 'K') -> np.ndarray:
     return K
 
 
-def keypoint_points(keypoints: np.ndarray, depth: Optional[np.ndarray], K: Optional[np.ndarray],
-                    depth_min: float, depth_max: float) -> np.ndarray:
-    """Back-project keypoints to 3D with a depth map registered to their image.
-
-    The depth is read by nearest neighbour at the rounded keypoint (pixel centres at integers,
-    round half up, as `pinhole.sample_depth(mode='nearest')`). The depth map must have the
-    resolution of the image the keypoints are in; the caller checks that (the keypoints alone do
-    not carry the image size), keypoints outside the depth map give NaN.
-
-    Args:
-        keypoints: (N, 2) pixel coordinates (x, y).
-        depth: (H, W) depth in metres along the optical axis (0, negative, NaN and inf are
-            invalid), or None.
-        K: (3, 3) intrinsics of the image, or None.
-        depth_min: smallest valid depth in metres (>= 0).
-        depth_max: largest valid depth in metres (> depth_min; may be inf).
-
-    Returns:
-        (N, 3) float64 points (x, y, z) in the camera optical frame; rows are NaN where the
-        depth is unknown, invalid or outside [depth_min, depth_max], and all rows are NaN when
-        depth or K is None.
-
-    Raises:
-        ValueError: bad shapes, bad intrinsics or a bad depth range.
-
-    """
-    keypoints = np.asarray(keypoints, dtype=np.float64)
-    if keypoints.ndim != 2 or keypoints.shape[1] != 2:
-        raise ValueError(f'keypoints: expected shape (N, 2), got {keypoints.shape}')
-    if not (np.isfinite(depth_min) and depth_min >= 0 and depth_max > depth_min):
-        raise ValueError(f'depth_min, depth_max: need 0 <= depth_min < depth_max, got '
-                         f'{depth_min}, {depth_max}')
-    n = keypoints.shape[0]
-    if depth is None or K is None:
-        return np.full((n, 3), np.nan)
-    depth = np.asarray(depth)
-    if depth.ndim != 2 or depth.size == 0:
-        raise ValueError(f'depth: expected a non-empty (H, W) depth map, got {depth.shape}')
-    K = check_intrinsics(K)
-    if n == 0:
-        return np.zeros((0, 3))
-    z = sample_depth(depth, keypoints, mode='nearest')
-    with np.errstate(invalid='ignore'):
-        z[~((z >= depth_min) & (z <= depth_max))] = np.nan
-    return backproject(keypoints, z, K)
-
-
 def _failure(m: int, reason: str, inliers: Optional[np.ndarray] = None,
              rmse: float = float('nan')) -> MotionEstimate:
     inliers = np.zeros(m, dtype=bool) if inliers is None else inliers
@@ -223,23 +172,31 @@ def _reprojection_errors(points: np.ndarray, uv: np.ndarray, rvec: np.ndarray, t
     return err
 
 
-def _depth_agreement(points_prev: np.ndarray, points_cur: np.ndarray, rvec: np.ndarray,
-                     tvec: np.ndarray, config: RansacConfig) -> np.ndarray:
-    """Per row: 1 the moved point agrees with the measured depth, 0 it does not, NaN unknown."""
+def _depth_agreement(obj: np.ndarray, cur: np.ndarray, rvec: np.ndarray, tvec: np.ndarray,
+                     config: RansacConfig) -> np.ndarray:
     R, _ = cv2.Rodrigues(rvec)
-    predicted_z = points_prev @ R[2] + float(tvec[2, 0])
-    measured_z = points_cur[:, 2]
-    tolerance = np.maximum(config.depth_tolerance_m, config.depth_tolerance_ratio * measured_z)
-    with np.errstate(invalid='ignore'):
-        agree = (np.abs(predicted_z - measured_z) <= tolerance).astype(np.float64)
-    agree[~np.isfinite(measured_z)] = np.nan
-    return agree
+    return depth_agreement(obj, cur, R, tvec.ravel(),
+                           (config.depth_tolerance_m, config.depth_tolerance_ratio))
+
+
+def _depth_pruned(obj: np.ndarray, cur: np.ndarray, rvec: np.ndarray, tvec: np.ndarray,
+                  inl: np.ndarray, config: RansacConfig) -> Tuple[np.ndarray, int, float]:
+    """(inliers without those that disagree in depth, inliers depth-checked, agreeing fraction)."""
+    agree = _depth_agreement(obj, cur, rvec, tvec, config)
+    checked = inl & np.isfinite(agree)
+    count = int(checked.sum())
+    return inl & (agree != 0), count, float(agree[checked].mean()) if count else float('nan')
 
 
 def _polish(obj: np.ndarray, img: np.ndarray, K: np.ndarray, rvec: np.ndarray,
-            tvec: np.ndarray, inl: np.ndarray, config: RansacConfig
+            tvec: np.ndarray, inl: np.ndarray, config: RansacConfig,
+            allowed: Optional[np.ndarray] = None
             ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(rvec, tvec, errors, inliers): Levenberg-Marquardt on the inliers (`config.refine`)."""
+    """(rvec, tvec, errors, inliers): Levenberg-Marquardt on the inliers (`config.refine`).
+
+    Each pass re-selects the inliers by reprojection error, among the `allowed` rows only; the
+    inliers returned are those of the final pose's reprojection test.
+    """
     err = _reprojection_errors(obj, img, rvec, tvec, K)
     if config.refine and inl.sum() >= _MIN_PNP_POINTS:
         for _ in range(2):  # polish, re-select; a second pass settles the set
@@ -248,10 +205,28 @@ def _polish(obj: np.ndarray, img: np.ndarray, K: np.ndarray, rvec: np.ndarray,
                                               rvec.copy(), tvec.copy())
             err = _reprojection_errors(obj, img, rvec, tvec, K)
             new_inl = err <= config.reprojection_px
+            if allowed is not None:
+                new_inl &= allowed
             if np.array_equal(new_inl, inl) or new_inl.sum() < _MIN_PNP_POINTS:
                 break
             inl = new_inl
     return rvec, tvec, err, err <= config.reprojection_px
+
+
+def _rigid_pose(obj: np.ndarray, img: np.ndarray, cur: np.ndarray, K: np.ndarray,
+                config: RansacConfig, seed: int
+                ) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """`_polish`'s output for the best rigid 3D-3D hypothesis, refined on rows fitting depth."""
+    hypothesis = rigid_pose_hypothesis(obj, img, cur, K, config.reprojection_px,
+                                       (config.depth_tolerance_m, config.depth_tolerance_ratio),
+                                       config.iterations, seed)
+    if hypothesis is None:
+        return None
+    R, t, joint_inliers = hypothesis
+    rvec, _ = cv2.Rodrigues(R)
+    tvec = t.reshape(3, 1)
+    fits_depth = _depth_agreement(obj, cur, rvec, tvec, config) != 0
+    return _polish(obj, img, K, rvec, tvec, joint_inliers, config, fits_depth)
 
 
 def estimate_motion(points_prev: np.ndarray, uv_cur: np.ndarray, K: np.ndarray,
@@ -265,11 +240,10 @@ def estimate_motion(points_prev: np.ndarray, uv_cur: np.ndarray, K: np.ndarray,
     `cv2.solvePnPRefineLM` on the inliers and the inliers are re-selected with it (errors
     <= reprojection_px, points in front of the camera). The estimate is ok when at least
     `min_inliers` inliers remain and they are at least `min_inlier_ratio` of the usable rows.
-    With `points_cur`, inliers whose current depth is known must also agree in depth (module
-    doc; `min_inliers` counts the inliers left, `min_inlier_ratio` those of the reprojection
-    test), and at least `min_depth_agreement` of them must; when they do not, rigid 3D-3D
-    hypotheses (`lfnet_core.rigid_ransac`) scored by pixels and depth together replace the PnP
-    one, and the gates apply to that. Equal inputs give equal outputs: OpenCV 4.x's PnP RANSAC
+    With `points_cur`, inliers with a current depth must agree with it (module doc;
+    `min_inliers` counts the inliers left, `min_inlier_ratio` those before); when fewer than
+    `min_depth_agreement` of at least `min_inliers` checked do, the rigid 3D-3D pose replaces
+    PnP's if more rows fit it. Equal inputs give equal outputs: OpenCV 4.x's PnP RANSAC
     samples with its own fixed-seed generator (different `rng_seed` values gave identical poses
     in a test of 8 seeds), and the rigid hypotheses are drawn with `rng_seed`.
 
@@ -333,28 +307,23 @@ def estimate_motion(points_prev: np.ndarray, uv_cur: np.ndarray, K: np.ndarray,
                                    _reprojection_errors(obj, img, rvec, tvec, K)
                                    <= config.reprojection_px, config)
 
-    depth_checked, agreement = 0, float('nan')
     pixel_inliers = int(inl.sum())
+    depth_checked, agreement = 0, float('nan')
     if points_cur is not None:
         cur = points_cur[idx]
-        agree = _depth_agreement(obj, cur, rvec, tvec, config)[inl]
-        if np.nansum(agree) < config.min_depth_agreement * np.isfinite(agree).sum():
-            # The PnP pose fits the pixels but not the depth: rigid 3D-3D hypotheses instead.
-            found = rigid_pose_hypothesis(obj, img, cur, K, config.reprojection_px,
-                                          (config.depth_tolerance_m,
-                                           config.depth_tolerance_ratio),
-                                          config.iterations, int(rng_seed))
-            if found is not None:
-                rvec, _ = cv2.Rodrigues(found[0])
-                rvec, tvec, err, inl = _polish(obj, img, K, rvec, found[1].reshape(3, 1),
-                                               found[2], config)
-                agree = _depth_agreement(obj, cur, rvec, tvec, config)[inl]
-        pixel_inliers = int(inl.sum())
-        known = np.isfinite(agree)
-        depth_checked = int(known.sum())
-        if depth_checked:
-            agreement = float(agree[known].mean())
-        inl[np.flatnonzero(inl)[known & (agree == 0)]] = False
+        kept, depth_checked, agreement = _depth_pruned(obj, cur, rvec, tvec, inl, config)
+        if depth_checked >= config.min_inliers and agreement < config.min_depth_agreement:
+            # The PnP pose fits the pixels but not the depth: rigid 3D-3D hypotheses, kept
+            # when more rows fit both pixels and depth under them.
+            rigid = _rigid_pose(obj, img, cur, K, config, int(rng_seed))
+            if rigid is not None:
+                rigid_kept, rigid_checked, rigid_agreement = _depth_pruned(
+                    obj, cur, rigid[0], rigid[1], rigid[3], config)
+                if rigid_kept.sum() > kept.sum():
+                    rvec, tvec, err, inl = rigid
+                    pixel_inliers = int(inl.sum())
+                    kept, depth_checked, agreement = rigid_kept, rigid_checked, rigid_agreement
+        inl = kept
 
     inliers = np.zeros(m, dtype=bool)
     inliers[idx[inl]] = True
@@ -367,7 +336,7 @@ def estimate_motion(points_prev: np.ndarray, uv_cur: np.ndarray, K: np.ndarray,
     if not np.all(np.isfinite(T)):
         return _failure(m, 'PnP returned a non-finite pose')
     reason = ''
-    if depth_checked and agreement < config.min_depth_agreement:
+    if depth_checked >= config.min_inliers and agreement < config.min_depth_agreement:
         reason = (f'inliers disagree with the depth ({agreement:.2f} of {depth_checked} agree '
                   f'< {config.min_depth_agreement:.2f})')
     elif num < config.min_inliers:

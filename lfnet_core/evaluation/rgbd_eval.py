@@ -20,7 +20,7 @@ those of `homography_eval.correspondence_metrics`, with this projection and visi
   being correct when k1 is visible and the matched k2 lies within eps px of the projection
   (eps = 3 and 5 px; 5 px is the release's number). Repeatability at eps: one-sided, as in
   `homography_eval`.
-- Relative pose: the matched keypoints of image 1 are lifted with depth1 (`vo.keypoint_points`,
+- Relative pose: the matched keypoints of image 1 are lifted with depth1 (`keypoint_points`,
   depth in [0.1, 10] m) and `vo.estimate_motion` (PnP RANSAC, default `RansacConfig`: 3 px,
   >= 15 inliers and >= 20 % inlier ratio) fits T_1to2 to the matched keypoints of image 2.
   Rotation error = angle of R_est^T R_true in degrees; translation error = ||t_est - t_true||
@@ -40,11 +40,12 @@ import numpy as np
 from lfnet_core.evaluation.features import FeatureExtractor, to_grey_uint8
 from lfnet_core.evaluation.homography_eval import (correspondence_metrics, match_features,
                                                    save_match_png, summarise, THRESHOLDS)
+from lfnet_core.keypoint_points import keypoint_points
 from lfnet_core.local_features import Features
 from lfnet_core.rgbd_warp import warp_pixels_rgbd
 from lfnet_core.rigid_poses import relative_pose, rotation_angle
 from lfnet_core.tum import TumSequence
-from lfnet_core.vo import estimate_motion, keypoint_points, RansacConfig
+from lfnet_core.vo import estimate_motion, RansacConfig
 
 OCCLUSION_ABS_M = 0.05
 OCCLUSION_REL = 0.03

@@ -6,11 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
+from lfnet_core.keypoint_points import keypoint_points
 from lfnet_core.pinhole import backproject, project
 from lfnet_core.rigid_poses import invert_pose, make_pose, relative_pose, rotation_angle, \
     transform_points
 from lfnet_core.scenes import generate_sequence
-from lfnet_core.vo import estimate_motion, keypoint_points, MotionEstimate, RansacConfig
+from lfnet_core.vo import estimate_motion, MotionEstimate, RansacConfig
 
 K = np.array([[262.5, 0.0, 159.5], [0.0, 262.5, 119.5], [0.0, 0.0, 1.0]])
 WIDTH, HEIGHT = 320, 240

@@ -79,3 +79,52 @@ def test_depth_check_validates_its_settings():
         RansacConfig(depth_tolerance_ratio=float('nan'))
     with pytest.raises(ValueError, match='min_depth_agreement'):
         RansacConfig(min_depth_agreement=1.5)
+
+
+def test_rigid_hypotheses_recover_the_pose_that_pnp_misses():
+    # Repeated texture: 120 matches follow a wrong motion in the pixels (PnP's consensus), while
+    # the depth measured at their pixels belongs to the true scene; 80 matches are right.
+    points, uv, measured, T = _scene(5, m=80)
+    rng = np.random.default_rng(6)
+    R_wrong, _ = cv2.Rodrigues(np.array([0.0, 0.25, 0.0]))
+    T_wrong = make_pose(R_wrong, [0.6, 0.0, 0.1])
+    decoys, decoy_uv = np.zeros((0, 3)), np.zeros((0, 2))
+    while len(decoys) < 120:
+        p = np.c_[rng.uniform(-1.5, 1.5, (400, 2)), rng.uniform(1.0, 4.0, 400)]
+        q, _ = project(transform_points(T_wrong, p), K)
+        keep = np.isfinite(q).all(axis=1) & (q[:, 0] >= 0) & (q[:, 0] <= WIDTH - 1) \
+            & (q[:, 1] >= 0) & (q[:, 1] <= HEIGHT - 1)
+        decoys, decoy_uv = np.r_[decoys, p[keep]], np.r_[decoy_uv, q[keep]]
+    decoys, decoy_uv = decoys[:120], decoy_uv[:120]
+    decoy_depth = rng.uniform(1.0, 4.0, 120)  # the true scene's depth at those pixels
+    decoy_measured = np.c_[(decoy_uv - K[:2, 2]) / K[[0, 1], [0, 1]] * decoy_depth[:, None],
+                           decoy_depth]
+    all_points, all_uv = np.r_[points, decoys], np.r_[uv, decoy_uv]
+    all_measured = np.r_[measured, decoy_measured]
+
+    pnp = estimate_motion(all_points, all_uv, K)
+    assert pnp.ok and np.linalg.norm(pnp.T_prev_to_cur[:3, 3] - T[:3, 3]) > 0.3
+    est = estimate_motion(all_points, all_uv, K, points_cur=all_measured)
+    assert est.ok
+    np.testing.assert_allclose(est.T_prev_to_cur, T, atol=0.01)
+    assert est.inliers[:80].mean() > 0.9 and est.inliers[80:].mean() < 0.1
+
+
+def test_a_few_depth_readings_do_not_decide_a_pose():
+    # fewer than min_inliers depth-checked inliers: no agreement gate, no rigid fallback
+    points, uv, measured, T = _scene(7)
+    sparse = np.full_like(measured, np.nan)
+    sparse[:3] = measured[:3] * 1.5  # three readings, all behind an edge
+    est = estimate_motion(points, uv, K, points_cur=sparse)
+    assert est.ok and est.depth_checked == 3 and est.depth_agreement == 0.0
+    assert not est.inliers[:3].any()  # still pruned
+    np.testing.assert_allclose(est.T_prev_to_cur, T, atol=0.01)
+
+
+def test_the_inlier_ratio_gate_counts_the_inliers_before_the_depth_check():
+    points, uv, measured, _ = _scene(8)
+    measured[np.arange(len(points)) % 5 < 2] *= 1.5  # 40 % read the depth behind an edge
+    config = RansacConfig(min_inlier_ratio=0.8)
+    est = estimate_motion(points, uv, K, config, points_cur=measured)
+    assert est.ok and est.depth_agreement == pytest.approx(0.6, abs=0.03)
+    assert est.num_inliers < 0.8 * len(points)
