@@ -48,6 +48,13 @@ def rigid_transforms(points_a: np.ndarray,
     return R, t
 
 
+def _fits_depth(predicted_z: np.ndarray, measured_z: np.ndarray,
+                depth_tolerance: Tuple[float, float]) -> np.ndarray:
+    """|predicted - measured| <= max(metres, fraction x measured), broadcast."""
+    tolerance = np.maximum(depth_tolerance[0], depth_tolerance[1] * measured_z)
+    return np.abs(predicted_z - measured_z) <= tolerance
+
+
 def depth_agreement(points_prev: np.ndarray, points_cur: np.ndarray, R: np.ndarray,
                     t: np.ndarray, depth_tolerance: Tuple[float, float]) -> np.ndarray:
     """Per row: 1.0 when R X_prev + t lies at the measured depth, 0.0 when not, NaN unknown.
@@ -62,10 +69,8 @@ def depth_agreement(points_prev: np.ndarray, points_cur: np.ndarray, R: np.ndarr
 
     """
     predicted_z = points_prev @ R[2] + float(t[2])
-    measured_z = points_cur[:, 2]
-    tolerance = np.maximum(depth_tolerance[0], depth_tolerance[1] * measured_z)
     with np.errstate(invalid='ignore'):
-        agree = (np.abs(predicted_z - measured_z) <= tolerance).astype(np.float64)
+        agree = _fits_depth(predicted_z, points_cur[:, 2], depth_tolerance).astype(np.float64)
     agree[~np.isfinite(points_cur).all(axis=1)] = np.nan
     return agree
 
@@ -136,8 +141,6 @@ def rigid_pose_hypothesis(points_prev: np.ndarray, uv_cur: np.ndarray, points_cu
 
     """
     both = np.isfinite(points_cur).all(axis=1)
-    measured_z = points_cur[:, 2]
-    tolerance = np.maximum(depth_tolerance[0], depth_tolerance[1] * measured_z)
 
     def inlier_test(R: np.ndarray, t: np.ndarray) -> np.ndarray:
         moved = np.einsum('hij,nj->hni', R, points_prev) + t[:, None, :]
@@ -145,7 +148,7 @@ def rigid_pose_hypothesis(points_prev: np.ndarray, uv_cur: np.ndarray, points_cu
         with np.errstate(divide='ignore', invalid='ignore'):
             uv = (moved @ K.T)[..., :2] / z[..., None]
             pixel_ok = (z > 1e-9) & (np.linalg.norm(uv - uv_cur, axis=2) <= reprojection_px)
-            depth_ok = ~both | (np.abs(z - measured_z) <= tolerance)
+            depth_ok = ~both | _fits_depth(z, points_cur[:, 2], depth_tolerance)
         return pixel_ok & depth_ok
 
     best = best_rigid_hypothesis(points_prev[both], points_cur[both], inlier_test, iterations,

@@ -189,15 +189,18 @@ def _depth_pruned(obj: np.ndarray, cur: np.ndarray, rvec: np.ndarray, tvec: np.n
 
 
 def _polish(obj: np.ndarray, img: np.ndarray, K: np.ndarray, rvec: np.ndarray,
-            tvec: np.ndarray, inl: np.ndarray, config: RansacConfig,
+            tvec: np.ndarray, inl: Optional[np.ndarray], config: RansacConfig,
             allowed: Optional[np.ndarray] = None
             ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(rvec, tvec, errors, inliers): Levenberg-Marquardt on the inliers (`config.refine`).
 
-    Each pass re-selects the inliers by reprojection error, among the `allowed` rows only; the
-    inliers returned are those of the final pose's reprojection test.
+    `inl` None starts from the given pose's reprojection inliers. Each pass re-selects the
+    inliers by reprojection error, among the `allowed` rows only; the inliers returned are
+    those of the final pose's reprojection test.
     """
     err = _reprojection_errors(obj, img, rvec, tvec, K)
+    if inl is None:
+        inl = err <= config.reprojection_px
     if config.refine and inl.sum() >= _MIN_PNP_POINTS:
         for _ in range(2):  # polish, re-select; a second pass settles the set
             rvec, tvec = cv2.solvePnPRefineLM(obj[inl].reshape(-1, 1, 3),
@@ -303,9 +306,7 @@ def estimate_motion(points_prev: np.ndarray, uv_cur: np.ndarray, K: np.ndarray,
     rvec = np.asarray(rvec, dtype=np.float64).reshape(3, 1)
     tvec = np.asarray(tvec, dtype=np.float64).reshape(3, 1)
 
-    rvec, tvec, err, inl = _polish(obj, img, K, rvec, tvec,
-                                   _reprojection_errors(obj, img, rvec, tvec, K)
-                                   <= config.reprojection_px, config)
+    rvec, tvec, err, inl = _polish(obj, img, K, rvec, tvec, None, config)
 
     pixel_inliers = int(inl.sum())
     depth_checked, agreement = 0, float('nan')
