@@ -170,8 +170,10 @@ def _make_loader(dataset: Dataset, cfg: DictConfig, start: int, rank: int) -> Da
     sampler = StepBatchSampler(len(dataset), cfg.train.batch_size, cfg.seed, start,
                                cfg.train.iterations, rank)
     workers = int(cfg.data.get('num_workers', 0))
+    # One pass over the sampler, so no persistent workers: they keep the iterator alive, and
+    # at interpreter exit that can hang the process after training (pytorch/pytorch#48666).
     return DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
-                      persistent_workers=workers > 0, prefetch_factor=2 if workers else None,
+                      prefetch_factor=2 if workers else None,
                       worker_init_fn=ignore_stop_signals if workers else None)
 
 
