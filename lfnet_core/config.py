@@ -32,6 +32,22 @@ class DetectorConfig:
     kp_loc_size: int = 9  # kp_loc_size: soft-argmax window
     kp_com_strength: float = 1.0  # kp_com_strength
     ori_ksize: int = 5  # ori_ksize
+    # Where keypoint scales come from: 'learned' (the paper's soft selection over the score
+    # heads) or 'dog' (the characteristic scale of the scale-normalised DoG at the pixel,
+    # `lfnet_core.ops.dog_scale`; not in the paper), scale = sigma / dog_reference, clamped to
+    # [dog_min_scale, dog_max_scale].
+    scale_source: str = 'learned'
+    dog_sigma0: float = 1.0
+    dog_levels: int = 9
+    dog_per_octave: int = 3
+    dog_temperature: float = 20.0
+    dog_reference: float = 1.5
+    dog_min_scale: float = 0.35
+    dog_max_scale: float = 4.0
+
+    def __post_init__(self) -> None:
+        if self.scale_source not in ('learned', 'dog'):
+            raise ValueError(f"scale_source: 'learned' or 'dog', got {self.scale_source!r}")
 
     @property
     def scales(self) -> Tuple[float, ...]:

@@ -14,6 +14,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from lfnet_core.config import DetectorConfig
+from lfnet_core.ops.dog_scale import characteristic_sigma
 from lfnet_core.ops.nms import border_mask, soft_merge_scales, soft_nms_3d
 from lfnet_core.ops.resize import resize_bilinear, resize_rows, scaled_size
 from lfnet_core.ops.row_conv import conv2d_rows
@@ -123,7 +124,8 @@ class DetectorNet(nn.Module):
 
         Returns:
             score (B, 1, H, W) in [0, 1], zero within `border` px of the edges;
-            scale (B, 1, H, W) soft scale in [min_scale, max_scale];
+            scale (B, 1, H, W): the soft scale in [min_scale, max_scale], or with
+                `scale_source` 'dog' the DoG characteristic scale (`DetectorConfig`);
             orientation (B, 2, H, W) unit (cos, sin).
 
         """
@@ -132,4 +134,8 @@ class DetectorNet(nn.Module):
         responses = soft_nms_3d(logits, cfg.sm_ksize, cfg.com_strength)
         score, scale = soft_merge_scales(responses, cfg.scales, cfg.scale_com_strength)
         score = score * border_mask(score, cfg.border)
+        if cfg.scale_source == 'dog':
+            sigma = characteristic_sigma(x, cfg.dog_sigma0, cfg.dog_levels, cfg.dog_per_octave,
+                                         cfg.dog_temperature)
+            scale = (sigma / cfg.dog_reference).clamp(cfg.dog_min_scale, cfg.dog_max_scale)
         return score, scale, orientation

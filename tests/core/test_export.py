@@ -16,6 +16,7 @@ import pytest
 import skimage.data
 import torch
 
+from lfnet_core.config import DetectorConfig, LFNetConfig
 from lfnet_core.export import (
     check_parity, DENSE_INPUTS, DENSE_OUTPUTS, DESCRIBE_INPUTS, DESCRIBE_OUTPUTS, export_onnx,
     ExportMismatchError, main, model_fingerprint, OnnxModel, parity_images, ParityImage)
@@ -261,3 +262,18 @@ def test_cli_bad_arguments_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
+
+
+def test_dog_scale_model_exports_with_parity(tmp_path):
+    # scale_source 'dog' (lfnet_core.ops.dog_scale): the blur stack and the soft argmax over
+    # levels export too, and ONNX Runtime's scale map agrees with PyTorch's
+    model = randomised_model(0)
+    config = LFNetConfig(detector=DetectorConfig(scale_source='dog'))
+    dog_model = LFNet(config)
+    dog_model.load_state_dict(model.state_dict())
+    dog_model.eval()
+    paths = export_onnx(dog_model, tmp_path / 'onnx')
+    reports = check_parity(dog_model, paths, parity_images(), top_k=500)
+    assert all(r['max_rel_scale'] <= 1e-3 for r in reports), reports
+    scales = TorchBackend(dog_model).extract(skimage.data.camera(), 500)['scales']
+    assert np.ptp(scales) > 0.5  # scales vary by keypoint, unlike the learned ones

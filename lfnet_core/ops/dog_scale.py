@@ -1,0 +1,83 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Characteristic scale per pixel from the scale-normalised difference of Gaussians.
+
+Lindeberg's automatic scale selection, as SIFT's detector uses it: blur the image at sigmas
+sigma0 * 2^(i / per_octave), take the differences of neighbouring levels (each approximates the
+scale-normalised Laplacian at the geometric mean of its two sigmas) and, at every pixel, the
+sigma where the absolute response peaks (a soft argmax in log sigma). A zoom by z multiplies
+that sigma by z at the same scene point, so patches sized by it cover the same scene area in
+both images. Fixed filters only: it has no
+parameters, runs inside the network and exports to ONNX.
+"""
+
+import math
+from typing import List
+
+import torch
+import torch.nn.functional as F
+
+
+def gaussian_kernel(sigma: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Normalised 1D Gaussian of standard deviation `sigma`, radius ceil(3 sigma) (>= 1)."""
+    radius = max(1, int(math.ceil(3.0 * sigma)))
+    offsets = torch.arange(-radius, radius + 1, dtype=dtype)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    return kernel / kernel.sum()
+
+
+def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of (B, 1, H, W) `image`, edges replicated."""
+    kernel = gaussian_kernel(sigma, image.dtype).to(image.device)
+    radius = (kernel.numel() - 1) // 2
+    image = F.conv2d(F.pad(image, (radius, radius, 0, 0), mode='replicate'),
+                     kernel.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(image, (0, 0, radius, radius), mode='replicate'),
+                    kernel.view(1, 1, -1, 1))
+
+
+def dog_sigmas(sigma0: float, levels: int, per_octave: int) -> List[float]:
+    """Return the `levels` + 1 blur sigmas, sigma0 * 2^(i / per_octave)."""
+    if sigma0 <= 0 or levels < 3 or per_octave < 1:
+        raise ValueError(f'DoG scale: need sigma0 > 0, levels >= 3, per_octave >= 1; got '
+                         f'{sigma0}, {levels}, {per_octave}')
+    return [sigma0 * 2.0 ** (i / per_octave) for i in range(levels + 1)]
+
+
+def characteristic_sigma(image: torch.Tensor, sigma0: float = 1.0, levels: int = 9,
+                         per_octave: int = 3, temperature: float = 20.0,
+                         floor: float = 1e-2) -> torch.Tensor:
+    """Return the per-pixel sigma (B, 1, H, W) where |DoG| peaks over scale (module doc).
+
+    The peak is a soft argmax: level weights softmax(temperature * r_i / max(max_i r_i, floor))
+    over the absolute responses r_i, so the result is a continuous function of the image
+    (backends agree to float precision), a sharp peak still selects its level, and flat regions
+    (responses under `floor`, in the image's units) get nearly uniform weights instead of
+    amplified rounding noise.
+
+    Args:
+        image: (B, 1, H, W) grey image; an affine intensity change leaves the result unchanged
+            where the responses stay above `floor`.
+        sigma0: the finest blur, in pixels.
+        levels: number of DoG levels (the sigmas span sigma0 to sigma0 * 2^(levels/per_octave)).
+        per_octave: levels per doubling of sigma.
+        temperature: sharpness of the soft argmax over levels.
+        floor: the smallest response normaliser (1e-2 suits unit-variance images).
+
+    Returns:
+        sigma in pixels, between the finest and the coarsest DoG level's sigma.
+
+    """
+    sigmas = dog_sigmas(sigma0, levels, per_octave)
+    blurred = [gaussian_blur(image, sigmas[0])]
+    for previous, sigma in zip(sigmas[:-1], sigmas[1:]):
+        blurred.append(gaussian_blur(blurred[-1], math.sqrt(sigma ** 2 - previous ** 2)))
+    pairs = zip(blurred[:-1], blurred[1:])
+    response = torch.cat([(fine - coarse).abs() for fine, coarse in pairs], 1)
+    peak = response.amax(1, keepdim=True)
+    weights = torch.softmax(temperature * response / peak.clamp(min=floor), 1)
+    # Level i's DoG sits at sqrt(sigma_i sigma_(i+1)) = sigma0 2^((i + 0.5) / per_octave).
+    level_log2 = [(i + 0.5) / per_octave + math.log2(sigma0) for i in range(levels)]
+    level_log2 = torch.tensor(level_log2, dtype=image.dtype, device=image.device)
+    level_log2 = level_log2.view(1, -1, 1, 1)
+    return torch.pow(2.0, (weights * level_log2).sum(1, keepdim=True))

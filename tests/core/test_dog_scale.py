@@ -1,0 +1,74 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""The DoG characteristic scale: blob sizes, zoom covariance, intensity invariance, the model."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from lfnet_core.config import DetectorConfig, LFNetConfig
+from lfnet_core.model.lfnet import LFNet
+from lfnet_core.ops.dog_scale import characteristic_sigma, dog_sigmas, gaussian_blur
+
+
+def _blob(sigma, size=96):
+    y, x = np.mgrid[:size, :size] - (size - 1) / 2
+    image = np.exp(-(x ** 2 + y ** 2) / (2 * sigma ** 2))
+    return torch.from_numpy(image.astype(np.float32))[None, None]
+
+
+def _centre(sigma_map):
+    size = sigma_map.shape[-1]
+    return float(sigma_map[0, 0, size // 2 - 1:size // 2 + 1, size // 2 - 1:size // 2 + 1]
+                 .mean())
+
+
+@pytest.mark.parametrize('blob_sigma', [2.0, 3.0, 5.0])
+def test_a_gaussian_blobs_scale_is_its_size(blob_sigma):
+    # The scale-normalised Laplacian of a Gaussian blob of std t peaks at sigma = t at its centre.
+    found = _centre(characteristic_sigma(_blob(blob_sigma), 1.0, 12, 3))
+    assert found == pytest.approx(blob_sigma, rel=0.15)
+
+
+def test_scale_follows_a_zoom():
+    small, large = (_centre(characteristic_sigma(_blob(s), 1.0, 12, 3)) for s in (2.0, 4.0))
+    assert large / small == pytest.approx(2.0, rel=0.1)
+
+
+def test_affine_intensity_changes_leave_the_scale_unchanged():
+    image = gaussian_blur(torch.rand(1, 1, 40, 56, generator=torch.Generator().manual_seed(0)),
+                          1.5)
+    image = (image - image.mean()) / image.std()  # unit variance, as the model's input
+    base = characteristic_sigma(image)
+    changed = characteristic_sigma(3.0 * image - 0.7)
+    # float32 rounding may flip the peak level at a near-tie: allow a few pixels
+    assert torch.isclose(base, changed, rtol=1e-3).float().mean() > 0.99
+
+
+def test_sigmas_and_bad_arguments():
+    assert dog_sigmas(1.0, 3, 1) == [1.0, 2.0, 4.0, 8.0]
+    for args in ((0.0, 9, 3), (1.0, 2, 3), (1.0, 9, 0)):
+        with pytest.raises(ValueError):
+            dog_sigmas(*args)
+
+
+def test_the_detector_reads_its_scale_from_the_dog_when_configured():
+    torch.manual_seed(0)
+    config = LFNetConfig(detector=DetectorConfig(scale_source='dog', dog_reference=2.0))
+    model = LFNet(config).eval()
+    image = torch.rand(1, 1, 64, 80, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        _, scale, _, _ = model.dense(image)
+        expected = (characteristic_sigma(model.normalize_input(image)) / 2.0).clamp(0.35, 4.0)
+    assert torch.allclose(scale, expected)
+    learned = LFNet(replace(config, detector=DetectorConfig())).eval()
+    learned.load_state_dict(model.state_dict())  # no parameters of its own
+    with torch.no_grad():
+        assert not torch.allclose(learned.dense(image)[1], scale)
+
+
+def test_an_unknown_scale_source_is_refused():
+    with pytest.raises(ValueError, match='scale_source'):
+        DetectorConfig(scale_source='laplace')
