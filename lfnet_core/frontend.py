@@ -363,10 +363,9 @@ class Frontend:
                     tracking = 'no_depth'
                 else:
                     ransac = cfg.ransac_for(shape[1], shape[0])
-                    depth_check = ransac.min_depth_agreement > 0
                     motion = estimate_motion(
                         prev.points[matches[:, 0]], keypoints[matches[:, 1]], K, ransac,
-                        points_cur=points[matches[:, 1]] if depth_check else None)
+                        points_cur=points[matches[:, 1]])
                     if motion.ok:
                         tracking = 'ok'
                         inliers = motion.inliers.copy()

@@ -57,8 +57,8 @@ class RansacConfig:
             measured depth) of the measured one (>= 0; about 3 sigma of a structured-light
             sensor's noise at 3 m, plus the depth step of a keypoint on an edge).
         min_depth_agreement: smallest accepted fraction of the depth-checked inliers that agree,
-            in [0, 1]; the others are no longer inliers either way. At 0 `Frontend` skips the
-            depth check, pruning included.
+            in [0, 1]; the others are no longer inliers either way. At 0 there is no depth
+            check, pruning included: `estimate_motion` ignores `points_cur`.
 
     """
 
@@ -243,12 +243,13 @@ def estimate_motion(points_prev: np.ndarray, uv_cur: np.ndarray, K: np.ndarray,
     `cv2.solvePnPRefineLM` on the inliers and the inliers are re-selected with it (errors
     <= reprojection_px, points in front of the camera). The estimate is ok when at least
     `min_inliers` inliers remain and they are at least `min_inlier_ratio` of the usable rows.
-    With `points_cur`, inliers with a current depth must agree with it (module doc;
-    `min_inliers` counts the inliers left, `min_inlier_ratio` those before); when fewer than
-    `min_depth_agreement` of at least `min_inliers` checked do, the rigid 3D-3D pose replaces
-    PnP's if more rows fit it. Equal inputs give equal outputs: OpenCV 4.x's PnP RANSAC
-    samples with its own fixed-seed generator (different `rng_seed` values gave identical poses
-    in a test of 8 seeds), and the rigid hypotheses are drawn with `rng_seed`.
+    With `points_cur` (and `min_depth_agreement` > 0), inliers with a current depth must agree
+    with it (module doc; `min_inliers` counts the inliers left, `min_inlier_ratio` those
+    before); when fewer than `min_depth_agreement` of at least `min_inliers` checked do, the
+    rigid 3D-3D pose replaces PnP's if more rows fit it. Equal inputs give equal outputs:
+    OpenCV 4.x's PnP RANSAC samples with its own fixed-seed generator (different `rng_seed`
+    values gave identical poses in a test of 8 seeds), and the rigid hypotheses are drawn with
+    `rng_seed`.
 
     Args:
         points_prev: (M, 3) points in the previous camera's optical frame (metres), NaN rows
@@ -274,6 +275,8 @@ def estimate_motion(points_prev: np.ndarray, uv_cur: np.ndarray, K: np.ndarray,
         if points_cur.shape != points_prev.shape:
             raise ValueError(f'points_cur: expected the shape of points_prev '
                              f'{points_prev.shape}, got {points_cur.shape}')
+        if config.min_depth_agreement <= 0:
+            points_cur = None  # no depth check
     uv_cur = np.asarray(uv_cur, dtype=np.float64)
     if points_prev.ndim != 2 or points_prev.shape[1] != 3:
         raise ValueError(f'points_prev: expected shape (M, 3), got {points_prev.shape}')

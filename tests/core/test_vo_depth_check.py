@@ -67,6 +67,10 @@ def test_a_pose_that_fits_the_pixels_but_not_the_depth_is_rejected():
     loose = estimate_motion(points, uv, K, RansacConfig(depth_tolerance_m=0.35),
                             points_cur=measured)
     assert loose.ok and loose.depth_agreement == 1.0
+    # min_depth_agreement 0 turns the check off: no pruning, no gate
+    off = estimate_motion(points, uv, K, RansacConfig(min_depth_agreement=0.0),
+                          points_cur=measured)
+    assert off.ok and off.depth_checked == 0 and off.num_inliers > 100
 
 
 def test_depth_check_validates_its_settings():
