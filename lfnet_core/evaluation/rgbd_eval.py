@@ -22,7 +22,8 @@ those of `homography_eval.correspondence_metrics`, with this projection and visi
   `homography_eval`.
 - Relative pose: the matched keypoints of image 1 are lifted with depth1 (`keypoint_points`,
   depth in [0.1, 10] m) and `vo.estimate_motion` (PnP RANSAC, default `RansacConfig`: 3 px,
-  >= 15 inliers and >= 20 % inlier ratio) fits T_1to2 to the matched keypoints of image 2.
+  >= 15 inliers and >= 20 % inlier ratio) fits T_1to2 to the matched keypoints of image 2,
+  with the node's depth check of the inliers against depth2 at those keypoints.
   Rotation error = angle of R_est^T R_true in degrees; translation error = ||t_est - t_true||
   in cm; direction error = angle between t_est and t_true in degrees (NaN when the true
   translation is below 1 mm).
@@ -105,7 +106,8 @@ def rgbd_pair_metrics(features0: Features, features1: Features, depth0: np.ndarr
                                  thresholds)
     points = keypoint_points(features0.keypoints[matches[:, 0]], depth0, K, *DEPTH_RANGE_M)
     uv = features1.keypoints[matches[:, 1]].astype(np.float64)
-    estimate = estimate_motion(points, uv, K, RansacConfig(), rng_seed=0)
+    points_cur = keypoint_points(uv, depth1, K, *DEPTH_RANGE_M)
+    estimate = estimate_motion(points, uv, K, RansacConfig(), rng_seed=0, points_cur=points_cur)
     rot = trans = direction = float('nan')
     if estimate.ok:
         rot, trans, direction = pose_errors(estimate.T_prev_to_cur, T_0to1)
