@@ -323,6 +323,8 @@ class FrontendPipeline:
         result = frontend.process(Frame(image, item.stamp_ns * 1e-9, depth, K))
         if result.tracking == 'lost':
             self._stats.event('tracking_lost')
+            self.node.get_logger().warning(f'tracking lost: {result.motion.reason}',
+                                           throttle_duration_sec=THROTTLE_S)
         self._prev = (header, result.keypoints)
         self.health.tracking = result.tracking
 
