@@ -35,19 +35,30 @@ class DetectorConfig:
     # Where keypoint scales come from: 'learned' (the paper's soft selection over the score
     # heads) or 'dog' (the characteristic scale of the scale-normalised DoG at the pixel,
     # `lfnet_core.ops.dog_scale`; not in the paper), scale = sigma / dog_reference, clamped to
-    # [dog_min_scale, dog_max_scale].
+    # [dog_min_scale, dog_max_scale]; with dog_edge_fallback, scale 1 where the response has no
+    # peak over the levels (edges).
     scale_source: str = 'learned'
     dog_sigma0: float = 1.0
     dog_levels: int = 9
     dog_per_octave: int = 3
-    dog_temperature: float = 20.0
+    dog_temperature: float = 2.0
     dog_reference: float = 1.5
     dog_min_scale: float = 0.35
     dog_max_scale: float = 4.0
+    dog_edge_fallback: bool = True
 
     def __post_init__(self) -> None:
         if self.scale_source not in ('learned', 'dog'):
             raise ValueError(f"scale_source: 'learned' or 'dog', got {self.scale_source!r}")
+        positive = (self.dog_sigma0, self.dog_temperature, self.dog_reference,
+                    self.dog_min_scale, self.dog_max_scale)
+        if not (all(0 < v < math.inf for v in positive) and self.dog_levels >= 3
+                and self.dog_per_octave >= 1 and self.dog_min_scale <= self.dog_max_scale):
+            raise ValueError(
+                'dog_*: need finite sigma0, temperature, reference > 0, levels >= 3, '
+                f'per_octave >= 1 and 0 < min_scale <= max_scale; got {self.dog_sigma0}, '
+                f'{self.dog_temperature}, {self.dog_reference}, {self.dog_levels}, '
+                f'{self.dog_per_octave}, {self.dog_min_scale}, {self.dog_max_scale}')
 
     @property
     def scales(self) -> Tuple[float, ...]:

@@ -75,8 +75,17 @@ class _DescribeGraph(nn.Module):
 
 
 def model_fingerprint(model: LFNet) -> str:
-    """SHA-256 over the config and every tensor of the state dict (identifies the weights)."""
-    digest = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True).encode())
+    """SHA-256 over the config and every tensor of the state dict (identifies the weights).
+
+    With the learned scale the DoG option's settings (`DetectorConfig.scale_source`, `dog_*`)
+    are left out, so checkpoints, exports and engines made before the option keep their
+    fingerprint.
+    """
+    config = model.config.to_dict()
+    if model.config.detector.scale_source == 'learned':
+        config['detector'] = {key: value for key, value in config['detector'].items()
+                              if key != 'scale_source' and not key.startswith('dog_')}
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
@@ -169,7 +178,8 @@ def check_parity(model: LFNet, paths: OnnxModel, images: Sequence['ParityImage']
     """Compare ONNX Runtime (CPU) against PyTorch on images; raise on any mismatch.
 
     For each image: max abs difference of the dense maps and, on the same keypoints, of the
-    describe outputs; and the fraction of keypoints extracted identically (within 1e-3 px).
+    describe outputs (held to `atol`; the scale map to a relative SCALE_RTOL); and the fraction
+    of keypoints extracted identically (within 1e-3 px).
     Random-noise images have many near-tied peaks at the top-K cut, so identical keypoint sets
     are required on real images only.
 

@@ -135,7 +135,8 @@ class DetectorNet(nn.Module):
         score, scale = soft_merge_scales(responses, cfg.scales, cfg.scale_com_strength)
         score = score * border_mask(score, cfg.border)
         if cfg.scale_source == 'dog':
-            sigma = characteristic_sigma(x, cfg.dog_sigma0, cfg.dog_levels, cfg.dog_per_octave,
-                                         cfg.dog_temperature)
+            sigma = characteristic_sigma(
+                x, cfg.dog_sigma0, cfg.dog_levels, cfg.dog_per_octave, cfg.dog_temperature,
+                fallback_sigma=cfg.dog_reference if cfg.dog_edge_fallback else None)
             scale = (sigma / cfg.dog_reference).clamp(cfg.dog_min_scale, cfg.dog_max_scale)
         return score, scale, orientation

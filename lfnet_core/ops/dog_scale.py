@@ -12,7 +12,7 @@ parameters, runs inside the network and exports to ONNX.
 """
 
 import math
-from typing import List
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -45,8 +45,9 @@ def dog_sigmas(sigma0: float, levels: int, per_octave: int) -> List[float]:
 
 
 def characteristic_sigma(image: torch.Tensor, sigma0: float = 1.0, levels: int = 9,
-                         per_octave: int = 3, temperature: float = 20.0,
-                         floor: float = 1e-2) -> torch.Tensor:
+                         per_octave: int = 3, temperature: float = 2.0,
+                         floor: float = 1e-2,
+                         fallback_sigma: Optional[float] = None) -> torch.Tensor:
     """Return the per-pixel sigma (B, 1, H, W) where |DoG| peaks over scale (module doc).
 
     The peak is a soft argmax: level weights softmax(temperature * r_i / max(max_i r_i, floor))
@@ -63,6 +64,9 @@ def characteristic_sigma(image: torch.Tensor, sigma0: float = 1.0, levels: int =
         per_octave: levels per doubling of sigma.
         temperature: sharpness of the soft argmax over levels.
         floor: the smallest response normaliser (1e-2 suits unit-variance images).
+        fallback_sigma: where the response still grows at the coarsest level (an edge has no
+            characteristic scale), move the sigma to this one in proportion to that level's
+            weight; None keeps the coarsest sigma there.
 
     Returns:
         sigma in pixels, between the finest and the coarsest DoG level's sigma.
@@ -80,4 +84,8 @@ def characteristic_sigma(image: torch.Tensor, sigma0: float = 1.0, levels: int =
     level_log2 = [(i + 0.5) / per_octave + math.log2(sigma0) for i in range(levels)]
     level_log2 = torch.tensor(level_log2, dtype=image.dtype, device=image.device)
     level_log2 = level_log2.view(1, -1, 1, 1)
-    return torch.pow(2.0, (weights * level_log2).sum(1, keepdim=True))
+    log2_sigma = (weights * level_log2).sum(1, keepdim=True)
+    if fallback_sigma is not None:
+        coarsest = weights[:, -1:]
+        log2_sigma = (1.0 - coarsest) * log2_sigma + coarsest * math.log2(fallback_sigma)
+    return torch.pow(2.0, log2_sigma)

@@ -5,14 +5,15 @@
 import torch
 from torch import nn
 
+from lfnet_core.config import DetectorConfig, LFNetConfig
 from lfnet_core.export import export_onnx, model_fingerprint, OnnxModel
 from lfnet_core.model.lfnet import LFNet
 
 
-def randomised_model(seed=0):
+def randomised_model(seed=0, scale_source='learned'):
     """Return a seeded LFNet with non-trivial orientation weights and BatchNorm statistics."""
     torch.manual_seed(seed)
-    model = LFNet()
+    model = LFNet(LFNetConfig(detector=DetectorConfig(scale_source=scale_source)))
     with torch.no_grad():
         model.detector.ori_conv.weight.normal_(0.0, 0.2)
         for module in model.modules():

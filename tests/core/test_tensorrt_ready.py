@@ -21,9 +21,10 @@ from model_helpers import randomised_model, shared_export
 SYMBOLS = {'height', 'width', 'num_keypoints'}
 
 
-@pytest.fixture(scope='module')
-def graphs(tmp_path_factory):
-    paths, _ = shared_export(tmp_path_factory, randomised_model(0))
+@pytest.fixture(scope='module', params=['learned', 'dog'])
+def graphs(tmp_path_factory, request):
+    # both scale sources: the DoG scale (DetectorConfig.scale_source) adds its own operators
+    paths, _ = shared_export(tmp_path_factory, randomised_model(0, request.param))
     return {'dense': onnx.load(str(paths.dense)), 'describe': onnx.load(str(paths.describe))}
 
 

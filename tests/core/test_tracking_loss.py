@@ -93,7 +93,8 @@ def test_shorter_cuts_are_tracked_correctly_or_reported_lost(frontend_backend, g
 
 
 def test_without_the_depth_check_the_wrong_pose_of_the_cut_is_accepted(frontend_backend):
-    # what the depth check guards against (RansacConfig.min_depth_agreement 0: no check)
+    # RansacConfig.min_depth_agreement 0 turns the depth check off: no depth is compared, and
+    # the cut's wrong pose (caught by neither setting now, above) is accepted
     frames = _cut_sequence(45)
     frontend = Frontend(frontend_backend,
                         FrontendConfig(top_k=150, ransac=RansacConfig(min_depth_agreement=0.0)))

@@ -189,6 +189,16 @@ class NodeHarness:
         self._log.flush()
         return pathlib.Path(self._log.name).read_text(errors='replace')[-6000:]
 
+    def log_size(self) -> int:
+        """Return the size of the node's output so far, an offset for `log_since`."""
+        return pathlib.Path(self._log.name).stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        """Return the node's output after byte `offset`."""
+        with open(self._log.name, 'rb') as stream:
+            stream.seek(offset)
+            return stream.read().decode(errors='replace')
+
     def interrupt(self, timeout: float = 30.0) -> str:
         """Send SIGINT to the node, spin until it exits (or `timeout`); return its output."""
         self.proc.send_signal(2)
