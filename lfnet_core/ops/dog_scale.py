@@ -7,8 +7,8 @@ sigma0 * 2^(i / per_octave), take the differences of neighbouring levels (each a
 scale-normalised Laplacian at the geometric mean of its two sigmas) and, at every pixel, the
 sigma where the absolute response peaks (a soft argmax in log sigma). A zoom by z multiplies
 that sigma by z at the same scene point, so patches sized by it cover the same scene area in
-both images. Fixed filters only: it has no
-parameters, runs inside the network and exports to ONNX.
+both images. Fixed filters only: it has no parameters, runs inside the network and exports to
+ONNX.
 """
 
 import math
