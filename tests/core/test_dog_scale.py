@@ -6,11 +6,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from skimage import data
+from skimage.transform import resize
 import torch
 
 from lfnet_core.config import DetectorConfig, LFNetConfig
 from lfnet_core.model.lfnet import LFNet
-from lfnet_core.ops.dog_scale import characteristic_sigma, dog_sigmas, gaussian_blur
+from lfnet_core.ops.dog_scale import (characteristic_sigma, dog_responses, dog_sigmas,
+                                      gaussian_blur)
 
 
 def _blob(sigma, size=96):
@@ -62,6 +65,42 @@ def test_affine_intensity_changes_leave_the_scale_unchanged():
     changed = characteristic_sigma(3.0 * image - 0.7)
     # float32 rounding may flip the peak level at a near-tie: allow a few pixels
     assert torch.isclose(base, changed, rtol=1e-3).float().mean() > 0.99
+
+
+def _camera(shape):
+    image = resize(data.camera().astype(np.float32), shape, anti_aliasing=True)
+    return torch.from_numpy(((image - image.mean()) / image.std()).astype(np.float32))[None, None]
+
+
+@pytest.mark.parametrize('shape', [(120, 160), (121, 161)])
+def test_half_size_levels_agree_with_full_size_blurs(shape):
+    # The first octave is exact; the half-size levels approximate full-size blurs closely enough
+    # that the scale moves by well under a level (a third of an octave), odd sizes included.
+    image = _camera(shape)
+    sigmas = dog_sigmas(1.0, 9, 3)
+    blurred = [gaussian_blur(image, sigma) for sigma in sigmas]
+    full_size = torch.cat([(a - b).abs() for a, b in zip(blurred[:-1], blurred[1:])], 1)
+    responses = dog_responses(image, sigmas)
+    inner = (slice(None), slice(None), slice(16, -16), slice(16, -16))
+    error = ((responses - full_size).abs()[inner].mean((0, 2, 3))
+             / full_size[inner].mean((0, 2, 3)))
+    assert error[:4].max() < 0.02  # blurred at the input size (cascade against direct)
+    assert error[4:].max() < 0.12  # subsampled: a few % of aliasing and interpolation
+    peak = full_size.amax(1, keepdim=True)
+    weights = torch.softmax(2.0 * full_size / peak.clamp(min=1e-2), 1)
+    log2_levels = torch.tensor([(i + 0.5) / 3 for i in range(9)]).view(1, -1, 1, 1)
+    reference = (weights * log2_levels).sum(1, keepdim=True)
+    change = (characteristic_sigma(image).log2() - reference).abs()[inner]
+    assert change.mean() < 0.02 and change.max() < 1 / 3
+
+
+def test_the_scale_map_moves_with_the_image():
+    # subsampling keeps every other pixel: a one-pixel shift changes the scale a little only
+    image = _camera((121, 161))
+    sigma = characteristic_sigma(image)
+    shifted = characteristic_sigma(torch.roll(image, (1, 1), (2, 3)))
+    change = (torch.roll(sigma, (1, 1), (2, 3)).log2() - shifted.log2()).abs()[..., 16:-16, 16:-16]
+    assert change.mean() < 0.02
 
 
 def test_sigmas_and_bad_arguments():
