@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from lfnet_core.config import DetectorConfig, LFNetConfig
 from lfnet_core.model.lfnet import LFNet
 from lfnet_training.losses import compute_losses, gaussian_kernel, image_loss, KeypointBranch, \
     LossConfig, num_mine, orientation_loss, scale_loss, select_keypoints, triplet_loss, \
@@ -151,17 +152,38 @@ def test_batch_negatives_come_from_the_other_pairs_too():
     assert triplet_loss(branch, 0, batch, generator).item() == pytest.approx(expected, rel=1e-5)
 
 
+def _identity_batch(image):
+    size = image.shape[-1]
+    grid = torch.stack(torch.meshgrid(torch.arange(float(size)), torch.arange(float(size)),
+                                      indexing='xy'), -1)
+    ones = torch.ones(image.shape[0], size, size)
+    return {'image0': image, 'image1': image.flip(-1).flip(-1),
+            'xy_0to1': grid.expand(image.shape[0], -1, -1, -1),
+            'xy_1to0': grid.expand(image.shape[0], -1, -1, -1),
+            'vis_0to1': ones.bool(), 'vis_1to0': ones.bool(),
+            'angle_0to1': 0 * ones, 'angle_1to0': 0 * ones,
+            'scale_0to1': ones, 'scale_1to0': ones}
+
+
+def test_the_scale_term_measures_the_dog_scale_in_its_own_range():
+    # Identical views: any scale is consistent. The DoG's scales reach beyond the learned
+    # range (1/sqrt 2 to sqrt 2), which the term must not clamp them to.
+    torch.manual_seed(0)
+    config = LFNetConfig(detector=DetectorConfig(scale_source='dog'))
+    model = LFNet(config).train()
+    image = torch.rand(2, 1, 48, 48, generator=torch.Generator().manual_seed(1))
+    cfg = LossConfig(top_k=16, pair_keypoints=4)
+    losses = compute_losses(model, _identity_batch(image), 0, cfg,
+                            torch.Generator().manual_seed(0))
+    scale = model.detector(model.normalize_input(image))[1]
+    assert float(scale.max()) > math.sqrt(2)  # the case the test is about
+    assert float(losses['scale']) < 1e-10
+
+
 def test_pair_subset_and_alternating_directions_keep_the_gradients_apart():
     torch.manual_seed(0)
     model = LFNet().train()
-    image = torch.rand(2, 1, 48, 48)
-    grid = torch.stack(torch.meshgrid(torch.arange(48.0), torch.arange(48.0), indexing='xy'), -1)
-    batch = {'image0': image, 'image1': image.flip(-1).flip(-1),
-             'xy_0to1': grid.expand(2, -1, -1, -1), 'xy_1to0': grid.expand(2, -1, -1, -1),
-             'vis_0to1': torch.ones(2, 48, 48, dtype=torch.bool),
-             'vis_1to0': torch.ones(2, 48, 48, dtype=torch.bool),
-             'angle_0to1': torch.zeros(2, 48, 48), 'angle_1to0': torch.zeros(2, 48, 48),
-             'scale_0to1': torch.ones(2, 48, 48), 'scale_1to0': torch.ones(2, 48, 48)}
+    batch = _identity_batch(torch.rand(2, 1, 48, 48))
     cfg = LossConfig(top_k=16, pair_keypoints=4, alternate_directions=True)
     losses = compute_losses(model, batch, 2, cfg, torch.Generator().manual_seed(0))
     det = list(model.detector.parameters())
