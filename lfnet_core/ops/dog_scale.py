@@ -7,9 +7,9 @@ sigma0 * 2^(i / per_octave), take the differences of neighbouring levels (each a
 scale-normalised Laplacian at the geometric mean of its two sigmas) and, at every pixel, the
 sigma where the absolute response peaks (a soft argmax in log sigma). A zoom by z multiplies
 that sigma by z at the same scene point, so patches sized by it cover the same scene area in
-both images. As in SIFT's pyramid, levels beyond the first octave are blurred on a half-size
-image (a third of the filter work) and their responses resized back. Fixed filters only: it has
-no parameters, runs inside the network and exports to ONNX.
+both images. As in SIFT's pyramid, the levels past a blur of 2.4 px are blurred on a half-size
+image (about a third of the filter work) and their responses resized back. Fixed filters only:
+it has no parameters, runs inside the network and exports to ONNX.
 """
 
 import math
@@ -17,6 +17,9 @@ from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
+
+# Subsample once a level's blur exceeds this many pixels: 1.2 pixels of the half-size image.
+SUBSAMPLE_ABOVE_SIGMA = 2.4
 
 
 def gaussian_kernel(sigma: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -48,19 +51,19 @@ def dog_sigmas(sigma0: float, levels: int, per_octave: int) -> List[float]:
 def dog_responses(image: torch.Tensor, sigmas: List[float]) -> torch.Tensor:
     """Return |DoG| (B, len(sigmas) - 1, H, W) of (B, 1, H, W) `image` between neighbouring sigmas.
 
-    Levels are blurred at the input size until the blur exceeds twice the first sigma. As in
-    SIFT, that level is then subsampled (every other pixel, the edge pixel repeated for even
-    sizes), the remaining levels are blurred at half size and their responses resized back
-    bilinearly with the corners aligned, so half-size pixel j sits on pixel 2j. Subsampling at
-    exactly twice the first sigma (SIFT's choice) lowered the next response at blob centres by
-    up to 10%; one level later the half-size image is smooth enough (about 1.26 of its pixels).
+    Levels are blurred at the input size until the blur exceeds `SUBSAMPLE_ABOVE_SIGMA` px (the
+    level at 2.52 px with the defaults). As in SIFT, that level is then subsampled (every other
+    pixel, the edge pixel repeated for even sizes), the remaining levels are blurred at half
+    size and their responses resized back bilinearly with the corners aligned, so half-size
+    pixel j sits on pixel 2j. Subsampling at a blur of 2 px (SIFT's choice) lowered the next
+    response at blob centres by up to 10%; at 2.52 px the half-size image is smooth enough.
     """
     height, width = image.shape[-2:]
     level = gaussian_blur(image, sigmas[0])
     level_sigma, step = sigmas[0], 1
     full_size, half_size = [], []
     for sigma in sigmas[1:]:
-        if step == 1 and level_sigma > 2.0 * sigmas[0] + 1e-6:
+        if step == 1 and level_sigma > SUBSAMPLE_ABOVE_SIGMA:
             level = F.pad(level, (0, 1, 0, 1), mode='replicate')[..., ::2, ::2]
             step = 2
         blurred = gaussian_blur(level, math.sqrt(sigma ** 2 - level_sigma ** 2) / step)
@@ -106,9 +109,9 @@ def characteristic_sigma(image: torch.Tensor, sigma0: float = 1.0, levels: int =
     response = dog_responses(image, dog_sigmas(sigma0, levels, per_octave))
     peak = response.amax(1, keepdim=True)
     # The softmax over levels written out: ONNX Runtime's Softmax on a non-last axis transposes
-    # the tensor twice, which took half of this function's time. r / peak <= 1 keeps the
-    # exponent <= 0.
-    exponentials = torch.exp(temperature * (response / peak.clamp(min=floor) - 1.0))
+    # the tensor twice, which took half of this function's time. Shifted by the peak, the
+    # exponents are <= 0 and the peak level's is 0, so the sum is >= 1 at any temperature.
+    exponentials = torch.exp(temperature * (response - peak) / peak.clamp(min=floor))
     total = exponentials.sum(1, keepdim=True)
     # Level i's DoG sits at sqrt(sigma_i sigma_(i+1)) = sigma0 2^((i + 0.5) / per_octave).
     level_log2 = [(i + 0.5) / per_octave + math.log2(sigma0) for i in range(levels)]

@@ -85,7 +85,7 @@ def test_half_size_levels_agree_with_full_size_blurs(shape):
     error = ((responses - full_size).abs()[inner].mean((0, 2, 3))
              / full_size[inner].mean((0, 2, 3)))
     assert error[:4].max() < 0.02  # blurred at the input size (cascade against direct)
-    assert error[4:].max() < 0.12  # subsampled: a few % of aliasing and interpolation
+    assert error[4:].max() < 0.08  # subsampled: a few % of aliasing and interpolation
     peak = full_size.amax(1, keepdim=True)
     weights = torch.softmax(2.0 * full_size / peak.clamp(min=1e-2), 1)
     log2_levels = torch.tensor([(i + 0.5) / 3 for i in range(9)]).view(1, -1, 1, 1)
@@ -94,13 +94,20 @@ def test_half_size_levels_agree_with_full_size_blurs(shape):
     assert change.mean() < 0.02 and change.max() < 1 / 3
 
 
-def test_the_scale_map_moves_with_the_image():
-    # subsampling keeps every other pixel: a one-pixel shift changes the scale a little only
+def test_which_pixels_the_subsampling_keeps_barely_matters():
+    # a one-pixel shift makes the subsampling keep the other pixels; away from the borders
+    # (24 px: the coarsest blur's reach) the scale must stay nearly the same
     image = _camera((121, 161))
-    sigma = characteristic_sigma(image)
-    shifted = characteristic_sigma(torch.roll(image, (1, 1), (2, 3)))
-    change = (torch.roll(sigma, (1, 1), (2, 3)).log2() - shifted.log2()).abs()[..., 16:-16, 16:-16]
-    assert change.mean() < 0.02
+    sigma = characteristic_sigma(image[..., :-1, :-1])
+    shifted = characteristic_sigma(image[..., 1:, 1:])
+    change = (sigma[..., 1:, 1:].log2() - shifted[..., :-1, :-1].log2()).abs()
+    assert change[..., 24:-24, 24:-24].mean() < 0.02
+
+
+def test_a_tiny_peak_at_a_high_temperature_gives_a_finite_scale():
+    for image in (torch.zeros(1, 1, 40, 48), 1e-6 * torch.rand(1, 1, 40, 48)):
+        sigma = characteristic_sigma(image, temperature=500.0)
+        assert torch.isfinite(sigma).all()
 
 
 def test_sigmas_and_bad_arguments():
