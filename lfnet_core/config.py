@@ -61,6 +61,13 @@ class DetectorConfig:
                 f'{self.dog_per_octave}, {self.dog_min_scale}, {self.dog_max_scale}')
 
     @property
+    def scale_range(self) -> Tuple[float, float]:
+        """(min, max) keypoint scale of the active `scale_source`."""
+        if self.scale_source == 'dog':
+            return self.dog_min_scale, self.dog_max_scale
+        return self.min_scale, self.max_scale
+
+    @property
     def scales(self) -> Tuple[float, ...]:
         """Scale factors, evenly spaced in log space from max_scale down to min_scale."""
         if self.num_scales == 1:

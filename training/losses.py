@@ -291,10 +291,6 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
     for key in ('xy_0to1', 'xy_1to0', 'vis_0to1', 'vis_1to0'):
         inputs[key] = batch[key]
     terms = {name: [] for name in ('image', 'orientation', 'scale', 'pair', 'triplet')}
-    # With the DoG scale the term has no gradient; in the DoG's range it still logs how well
-    # the scale follows the pair's zoom.
-    scale_range = ((det.dog_min_scale, det.dog_max_scale) if det.scale_source == 'dog'
-                   else (det.min_scale, det.max_scale))
     stats = []
     described = ((0, 1), (1, 0))
     if cfg.alternate_directions:
@@ -306,7 +302,7 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
             inputs[f'ori{i}'], inputs[f'ori{j}'], xy, batch[f'angle_{i}to{j}'], vis))
         terms['scale'].append(scale_loss(
             inputs[f'scale{i}'], inputs[f'scale{j}'], xy, batch[f'scale_{i}to{j}'], vis,
-            *scale_range))
+            *det.scale_range))  # the DoG's: no gradient, but it logs how well the DoG follows zoom
         if (i, j) not in described:
             continue
         branch, pair_branch = keypoint_branch(model, inputs, i, j, cfg, generator)

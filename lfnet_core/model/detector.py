@@ -138,5 +138,5 @@ class DetectorNet(nn.Module):
             sigma = characteristic_sigma(
                 x, cfg.dog_sigma0, cfg.dog_levels, cfg.dog_per_octave, cfg.dog_temperature,
                 fallback_sigma=cfg.dog_reference if cfg.dog_edge_fallback else None)
-            scale = (sigma / cfg.dog_reference).clamp(cfg.dog_min_scale, cfg.dog_max_scale)
+            scale = (sigma / cfg.dog_reference).clamp(*cfg.scale_range)
         return score, scale, orientation
