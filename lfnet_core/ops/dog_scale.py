@@ -12,6 +12,7 @@ image (about a third of the filter work) and their responses resized back. Fixed
 it has no parameters, runs inside the network and exports to ONNX.
 """
 
+from functools import lru_cache
 import math
 from typing import List, Optional
 
@@ -30,9 +31,21 @@ def gaussian_kernel(sigma: float, dtype: torch.dtype = torch.float32) -> torch.T
     return kernel / kernel.sum()
 
 
+@lru_cache(maxsize=64)
+def cached_gaussian_kernel(sigma: float, dtype: torch.dtype,
+                           device: torch.device) -> torch.Tensor:
+    """`gaussian_kernel` on `device`, built once per (sigma, dtype, device).
+
+    Saves a host-to-device copy per blur on a GPU. Built outside inference mode so that a kernel
+    first made under `torch.inference_mode` still serves a later autograd pass.
+    """
+    with torch.inference_mode(False):
+        return gaussian_kernel(sigma, dtype).to(device)
+
+
 def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur of (B, 1, H, W) `image`, edges replicated."""
-    kernel = gaussian_kernel(sigma, image.dtype).to(image.device)
+    kernel = cached_gaussian_kernel(float(sigma), image.dtype, image.device)
     radius = (kernel.numel() - 1) // 2
     image = F.conv2d(F.pad(image, (radius, radius, 0, 0), mode='replicate'),
                      kernel.view(1, 1, 1, -1))
@@ -46,6 +59,18 @@ def dog_sigmas(sigma0: float, levels: int, per_octave: int) -> List[float]:
         raise ValueError(f'DoG scale: need sigma0 > 0, levels >= 3, per_octave >= 1; got '
                          f'{sigma0}, {levels}, {per_octave}')
     return [sigma0 * 2.0 ** (i / per_octave) for i in range(levels + 1)]
+
+
+@lru_cache(maxsize=16)
+def level_log2_sigmas(sigma0: float, levels: int, per_octave: int, dtype: torch.dtype,
+                      device: torch.device) -> torch.Tensor:
+    """Return log2 of each DoG level's sigma (cached like `cached_gaussian_kernel`).
+
+    Level i's DoG sits at sqrt(sigma_i sigma_(i+1)) = sigma0 2^((i + 0.5) / per_octave).
+    """
+    log2_sigmas = [(i + 0.5) / per_octave + math.log2(sigma0) for i in range(levels)]
+    with torch.inference_mode(False):
+        return torch.tensor(log2_sigmas, dtype=dtype, device=device)
 
 
 def dog_responses(image: torch.Tensor, sigmas: List[float]) -> torch.Tensor:
@@ -113,9 +138,7 @@ def characteristic_sigma(image: torch.Tensor, sigma0: float = 1.0, levels: int =
     # exponents are <= 0 and the peak level's is 0, so the sum is >= 1 at any temperature.
     exponentials = torch.exp(temperature * (response - peak) / peak.clamp(min=floor))
     total = exponentials.sum(1, keepdim=True)
-    # Level i's DoG sits at sqrt(sigma_i sigma_(i+1)) = sigma0 2^((i + 0.5) / per_octave).
-    level_log2 = [(i + 0.5) / per_octave + math.log2(sigma0) for i in range(levels)]
-    level_log2 = torch.tensor(level_log2, dtype=image.dtype, device=image.device)
+    level_log2 = level_log2_sigmas(sigma0, levels, per_octave, image.dtype, image.device)
     log2_sigma = (exponentials * level_log2.view(1, -1, 1, 1)).sum(1, keepdim=True) / total
     if fallback_sigma is not None:
         coarsest = exponentials[:, -1:] / total

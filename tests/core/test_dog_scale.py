@@ -12,8 +12,8 @@ import torch
 
 from lfnet_core.config import DetectorConfig, LFNetConfig
 from lfnet_core.model.lfnet import LFNet
-from lfnet_core.ops.dog_scale import (characteristic_sigma, dog_responses, dog_sigmas,
-                                      gaussian_blur)
+from lfnet_core.ops.dog_scale import (cached_gaussian_kernel, characteristic_sigma,
+                                      dog_responses, dog_sigmas, gaussian_blur)
 
 
 def _blob(sigma, size=96):
@@ -108,6 +108,19 @@ def test_a_tiny_peak_at_a_high_temperature_gives_a_finite_scale():
     for image in (torch.zeros(1, 1, 40, 48), 1e-6 * torch.rand(1, 1, 40, 48)):
         sigma = characteristic_sigma(image, temperature=500.0)
         assert torch.isfinite(sigma).all()
+
+
+def test_kernels_first_built_in_inference_mode_still_serve_autograd():
+    cached_gaussian_kernel.cache_clear()
+    image = torch.rand(1, 1, 40, 48)
+    with torch.inference_mode():
+        expected = characteristic_sigma(image, sigma0=1.1)
+    trainable = image.clone().requires_grad_(True)
+    sigma = characteristic_sigma(trainable, sigma0=1.1)
+    sigma.sum().backward()
+    assert cached_gaussian_kernel.cache_info().hits > 0
+    assert torch.allclose(sigma.detach(), expected)
+    assert torch.isfinite(trainable.grad).all() and trainable.grad.abs().sum() > 0
 
 
 def test_sigmas_and_bad_arguments():
