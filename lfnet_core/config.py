@@ -36,7 +36,8 @@ class DetectorConfig:
     # heads) or 'dog' (the characteristic scale of the scale-normalised DoG at the pixel,
     # `lfnet_core.ops.dog_scale`; not in the paper), scale = sigma / dog_reference, clamped to
     # [dog_min_scale, dog_max_scale]; with dog_edge_fallback, scale 1 where the response has no
-    # peak over the levels (edges).
+    # peak over the levels (edges). dog_edge_power p > 0 multiplies the score by (1 - w)^p,
+    # w the coarsest DoG level's weight: keypoints without a characteristic scale rank lower.
     scale_source: str = 'learned'
     dog_sigma0: float = 1.0
     dog_levels: int = 9
@@ -46,6 +47,7 @@ class DetectorConfig:
     dog_min_scale: float = 0.35
     dog_max_scale: float = 4.0
     dog_edge_fallback: bool = True
+    dog_edge_power: float = 0.0
 
     def __post_init__(self) -> None:
         if self.scale_source not in ('learned', 'dog'):
@@ -53,12 +55,14 @@ class DetectorConfig:
         positive = (self.dog_sigma0, self.dog_temperature, self.dog_reference,
                     self.dog_min_scale, self.dog_max_scale)
         if not (all(0 < v < math.inf for v in positive) and self.dog_levels >= 3
+                and 0 <= self.dog_edge_power < math.inf
                 and self.dog_per_octave >= 1 and self.dog_min_scale <= self.dog_max_scale):
             raise ValueError(
                 'dog_*: need finite sigma0, temperature, reference > 0, levels >= 3, '
-                f'per_octave >= 1 and 0 < min_scale <= max_scale; got {self.dog_sigma0}, '
-                f'{self.dog_temperature}, {self.dog_reference}, {self.dog_levels}, '
-                f'{self.dog_per_octave}, {self.dog_min_scale}, {self.dog_max_scale}')
+                'per_octave >= 1, 0 < min_scale <= max_scale and a finite edge_power >= 0; '
+                f'got {self.dog_sigma0}, {self.dog_temperature}, {self.dog_reference}, '
+                f'{self.dog_levels}, {self.dog_per_octave}, {self.dog_min_scale}, '
+                f'{self.dog_max_scale}, {self.dog_edge_power}')
 
     @property
     def scale_range(self) -> Tuple[float, float]:

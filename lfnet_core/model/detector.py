@@ -14,7 +14,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from lfnet_core.config import DetectorConfig
-from lfnet_core.ops.dog_scale import characteristic_sigma
+from lfnet_core.ops.dog_scale import dog_scale_selection
 from lfnet_core.ops.nms import border_mask, soft_merge_scales, soft_nms_3d
 from lfnet_core.ops.resize import resize_bilinear, resize_rows, scaled_size
 from lfnet_core.ops.row_conv import conv2d_rows
@@ -123,7 +123,9 @@ class DetectorNet(nn.Module):
             x: (B, 1, H, W) input image (normalised as the model's config says).
 
         Returns:
-            score (B, 1, H, W) in [0, 1], zero within `border` px of the edges;
+            score (B, 1, H, W) in [0, 1], zero within `border` px of the edges (with the DoG
+                scale and `dog_edge_power` p > 0, times (1 - w)^p, w the coarsest DoG
+                level's weight);
             scale (B, 1, H, W): the soft scale in [min_scale, max_scale], or with
                 `scale_source` 'dog' the DoG characteristic scale (`DetectorConfig`);
             orientation (B, 2, H, W) unit (cos, sin).
@@ -135,8 +137,10 @@ class DetectorNet(nn.Module):
         score, scale = soft_merge_scales(responses, cfg.scales, cfg.scale_com_strength)
         score = score * border_mask(score, cfg.border)
         if cfg.scale_source == 'dog':
-            sigma = characteristic_sigma(
+            sigma, coarsest = dog_scale_selection(
                 x, cfg.dog_sigma0, cfg.dog_levels, cfg.dog_per_octave, cfg.dog_temperature,
                 fallback_sigma=cfg.dog_reference if cfg.dog_edge_fallback else None)
             scale = (sigma / cfg.dog_reference).clamp(*cfg.scale_range)
+            if cfg.dog_edge_power > 0:
+                score = score * (1.0 - coarsest) ** cfg.dog_edge_power
         return score, scale, orientation

@@ -14,7 +14,7 @@ it has no parameters, runs inside the network and exports to ONNX.
 
 from functools import lru_cache
 import math
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -109,6 +109,19 @@ def characteristic_sigma(image: torch.Tensor, sigma0: float = 1.0, levels: int =
                          fallback_sigma: Optional[float] = None) -> torch.Tensor:
     """Return the per-pixel sigma (B, 1, H, W) where |DoG| peaks over scale (module doc).
 
+    `dog_scale_selection`'s sigma; its arguments are described there.
+    """
+    sigma, _ = dog_scale_selection(image, sigma0, levels, per_octave, temperature, floor,
+                                   fallback_sigma)
+    return sigma
+
+
+def dog_scale_selection(image: torch.Tensor, sigma0: float = 1.0, levels: int = 9,
+                        per_octave: int = 3, temperature: float = 2.0,
+                        floor: float = 1e-2, fallback_sigma: Optional[float] = None
+                        ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Return the per-pixel DoG sigma and the coarsest level's weight, both (B, 1, H, W).
+
     The peak is a soft argmax: level weights softmax(temperature * r_i / max(max_i r_i, floor))
     over the absolute responses r_i, so the result is a continuous function of the image
     (backends agree to float precision), a sharp peak still selects its level, and flat regions
@@ -128,7 +141,9 @@ def characteristic_sigma(image: torch.Tensor, sigma0: float = 1.0, levels: int =
             weight; None keeps the coarsest sigma there.
 
     Returns:
-        sigma in pixels, between the finest and the coarsest DoG level's sigma.
+        sigma in pixels, between the finest and the coarsest DoG level's sigma; and the
+        coarsest level's weight in [0, 1], high where the pixel has no characteristic scale
+        within the levels (edges, large smooth gradients).
 
     """
     response = dog_responses(image, dog_sigmas(sigma0, levels, per_octave))
@@ -140,7 +155,7 @@ def characteristic_sigma(image: torch.Tensor, sigma0: float = 1.0, levels: int =
     total = exponentials.sum(1, keepdim=True)
     level_log2 = level_log2_sigmas(sigma0, levels, per_octave, image.dtype, image.device)
     log2_sigma = (exponentials * level_log2.view(1, -1, 1, 1)).sum(1, keepdim=True) / total
+    coarsest = exponentials[:, -1:] / total
     if fallback_sigma is not None:
-        coarsest = exponentials[:, -1:] / total
         log2_sigma = (1.0 - coarsest) * log2_sigma + coarsest * math.log2(fallback_sigma)
-    return torch.exp(log2_sigma * math.log(2.0))
+    return torch.exp(log2_sigma * math.log(2.0)), coarsest

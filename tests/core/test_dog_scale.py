@@ -13,7 +13,8 @@ import torch
 from lfnet_core.config import DetectorConfig, LFNetConfig
 from lfnet_core.model.lfnet import LFNet
 from lfnet_core.ops.dog_scale import (cached_gaussian_kernel, characteristic_sigma,
-                                      dog_responses, dog_sigmas, gaussian_blur)
+                                      dog_responses, dog_scale_selection, dog_sigmas,
+                                      gaussian_blur)
 
 
 def _blob(sigma, size=96):
@@ -55,6 +56,17 @@ def test_an_edge_falls_back_to_the_given_sigma():
     held = characteristic_sigma(edge, temperature=50.0, fallback_sigma=1.5)[near]
     assert free.median() > 4.0
     assert (held - 1.5).abs().median() < 0.5
+
+
+def test_the_coarsest_level_weighs_most_near_an_edge_and_least_on_a_blob():
+    edge = torch.zeros(1, 1, 64, 96)
+    edge[..., 48:] = 1.0
+    _, edge_weight = dog_scale_selection(edge, fallback_sigma=1.5)
+    _, blob_weight = dog_scale_selection(_blob(2.0), fallback_sigma=1.5)
+    near_edge = edge_weight[..., 16:48, 62:67].median()
+    blob_centre = _centre(blob_weight)
+    assert near_edge > 0.3 and blob_centre < 0.1
+    assert ((edge_weight >= 0) & (edge_weight <= 1)).all()
 
 
 def test_affine_intensity_changes_leave_the_scale_unchanged():
@@ -146,11 +158,28 @@ def test_the_detector_reads_its_scale_from_the_dog_when_configured():
         assert not torch.allclose(learned.dense(image)[1], scale)
 
 
+def test_the_edge_power_scales_the_detector_score_by_the_coarsest_weight():
+    torch.manual_seed(0)
+    plain = LFNet(LFNetConfig(detector=DetectorConfig(scale_source='dog'))).eval()
+    config = LFNetConfig(detector=DetectorConfig(scale_source='dog', dog_edge_power=2.0))
+    suppressed = LFNet(config).eval()
+    suppressed.load_state_dict(plain.state_dict())
+    image = torch.rand(1, 1, 64, 80, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        score, scale = plain.dense(image)[:2]
+        score_suppressed, scale_suppressed = suppressed.dense(image)[:2]
+        _, coarsest = dog_scale_selection(plain.normalize_input(image), fallback_sigma=1.5)
+    assert torch.allclose(scale_suppressed, scale)
+    assert torch.allclose(score_suppressed, score * (1.0 - coarsest) ** 2, atol=1e-7)
+    assert (score_suppressed < 0.99 * score).any()
+
+
 def test_an_unknown_scale_source_or_bad_dog_settings_are_refused():
     with pytest.raises(ValueError, match='scale_source'):
         DetectorConfig(scale_source='laplace')
     for bad in ({'dog_reference': 0.0}, {'dog_temperature': -1.0}, {'dog_levels': 2},
                 {'dog_min_scale': 2.0, 'dog_max_scale': 1.0}, {'dog_sigma0': float('nan')},
-                {'dog_per_octave': 0}):
+                {'dog_per_octave': 0}, {'dog_edge_power': -1.0},
+                {'dog_edge_power': float('inf')}):
         with pytest.raises(ValueError, match='dog_'):
             DetectorConfig(**bad)
