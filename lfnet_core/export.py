@@ -17,7 +17,7 @@ import logging
 import os
 from pathlib import Path
 import sys
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import warnings
 
 import numpy as np
@@ -74,6 +74,21 @@ class _DescribeGraph(nn.Module):
         return self.model.describe(image, score, scale, orientation, keypoints)
 
 
+# Detector settings added after models were exported, with the value that leaves a model as it
+# was: left out of the fingerprint and the ONNX metadata at that value, so earlier exports,
+# caches and engines stay valid.
+NEUTRAL_DETECTOR_SETTINGS = {'dog_edge_power': 0.0}
+
+
+def config_for_metadata(model: LFNet) -> Dict[str, Any]:
+    """Return the model's config as a dict without `NEUTRAL_DETECTOR_SETTINGS` at their values."""
+    config = model.config.to_dict()
+    config['detector'] = {key: value for key, value in config['detector'].items()
+                          if key not in NEUTRAL_DETECTOR_SETTINGS
+                          or value != NEUTRAL_DETECTOR_SETTINGS[key]}
+    return config
+
+
 def model_fingerprint(model: LFNet) -> str:
     """SHA-256 over the config and every tensor of the state dict (identifies the weights).
 
@@ -81,7 +96,7 @@ def model_fingerprint(model: LFNet) -> str:
     are left out, so checkpoints, exports and engines made before the option keep their
     fingerprint.
     """
-    config = model.config.to_dict()
+    config = config_for_metadata(model)
     if model.config.detector.scale_source == 'learned':
         config['detector'] = {key: value for key, value in config['detector'].items()
                               if key != 'scale_source' and not key.startswith('dog_')}
@@ -153,7 +168,7 @@ def export_onnx(model: LFNet, out_dir: Union[str, os.PathLike],
                           input_names=DESCRIBE_INPUTS, output_names=DESCRIBE_OUTPUTS,
                           dynamic_shapes=describe_shapes, opset_version=opset,
                           external_data=False, verbose=False)
-    metadata = {'lfnet_config': json.dumps(model.config.to_dict()),
+    metadata = {'lfnet_config': json.dumps(config_for_metadata(model)),
                 'lfnet_fingerprint': model_fingerprint(model),
                 'lfnet_input_shape': 'dynamic' if shape is None else f'{height}x{width}'}
     for path in (paths.dense, paths.describe):

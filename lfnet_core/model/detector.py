@@ -142,5 +142,5 @@ class DetectorNet(nn.Module):
                 fallback_sigma=cfg.dog_reference if cfg.dog_edge_fallback else None)
             scale = (sigma / cfg.dog_reference).clamp(*cfg.scale_range)
             if cfg.dog_edge_power > 0:
-                score = score * (1.0 - coarsest) ** cfg.dog_edge_power
+                score = score * (1.0 - coarsest).clamp(min=0.0) ** cfg.dog_edge_power
         return score, scale, orientation

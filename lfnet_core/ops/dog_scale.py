@@ -43,9 +43,21 @@ def cached_gaussian_kernel(sigma: float, dtype: torch.dtype,
         return gaussian_kernel(sigma, dtype).to(device)
 
 
+def cacheable(tensor: torch.Tensor) -> bool:
+    """Whether constants made for `tensor` may be cached: not while tracing or exporting.
+
+    Under `torch.export` or `torch.compile` the inputs are fake or functional tensor subclasses
+    and new tensors are fake too; a cached one would then serve later eager calls.
+    """
+    return type(tensor) is torch.Tensor and not torch.compiler.is_compiling()
+
+
 def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur of (B, 1, H, W) `image`, edges replicated."""
-    kernel = cached_gaussian_kernel(float(sigma), image.dtype, image.device)
+    if cacheable(image):
+        kernel = cached_gaussian_kernel(float(sigma), image.dtype, image.device)
+    else:
+        kernel = gaussian_kernel(sigma, image.dtype).to(image.device)
     radius = (kernel.numel() - 1) // 2
     image = F.conv2d(F.pad(image, (radius, radius, 0, 0), mode='replicate'),
                      kernel.view(1, 1, 1, -1))
@@ -153,7 +165,8 @@ def dog_scale_selection(image: torch.Tensor, sigma0: float = 1.0, levels: int = 
     # exponents are <= 0 and the peak level's is 0, so the sum is >= 1 at any temperature.
     exponentials = torch.exp(temperature * (response - peak) / peak.clamp(min=floor))
     total = exponentials.sum(1, keepdim=True)
-    level_log2 = level_log2_sigmas(sigma0, levels, per_octave, image.dtype, image.device)
+    make_log2 = level_log2_sigmas if cacheable(image) else level_log2_sigmas.__wrapped__
+    level_log2 = make_log2(sigma0, levels, per_octave, image.dtype, image.device)
     log2_sigma = (exponentials * level_log2.view(1, -1, 1, 1)).sum(1, keepdim=True) / total
     coarsest = exponentials[:, -1:] / total
     if fallback_sigma is not None:

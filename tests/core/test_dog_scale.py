@@ -14,7 +14,7 @@ from lfnet_core.config import DetectorConfig, LFNetConfig
 from lfnet_core.model.lfnet import LFNet
 from lfnet_core.ops.dog_scale import (cached_gaussian_kernel, characteristic_sigma,
                                       dog_responses, dog_scale_selection, dog_sigmas,
-                                      gaussian_blur)
+                                      gaussian_blur, level_log2_sigmas)
 
 
 def _blob(sigma, size=96):
@@ -133,6 +133,22 @@ def test_kernels_first_built_in_inference_mode_still_serve_autograd():
     assert cached_gaussian_kernel.cache_info().hits > 0
     assert torch.allclose(sigma.detach(), expected)
     assert torch.isfinite(trainable.grad).all() and trainable.grad.abs().sum() > 0
+
+
+def test_exporting_from_a_cold_cache_leaves_no_traced_tensors_in_it():
+    class CharacteristicSigma(torch.nn.Module):
+        def forward(self, image):
+            return characteristic_sigma(image, sigma0=1.3)
+
+    cached_gaussian_kernel.cache_clear()
+    level_log2_sigmas.cache_clear()
+    image = torch.rand(1, 1, 40, 48, generator=torch.Generator().manual_seed(2))
+    exported = torch.export.export(CharacteristicSigma(), (image,))
+    assert cached_gaussian_kernel.cache_info().currsize == 0
+    assert level_log2_sigmas.cache_info().currsize == 0
+    eager = characteristic_sigma(image, sigma0=1.3)
+    assert type(eager) is torch.Tensor and torch.isfinite(eager).all()
+    assert torch.allclose(exported.module()(image), eager, atol=1e-5)
 
 
 def test_sigmas_and_bad_arguments():

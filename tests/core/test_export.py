@@ -7,7 +7,9 @@ test_backends.py build the same seeded model and share its export folder under p
 temporary directory (keyed by the model fingerprint).
 """
 
+from dataclasses import replace
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -18,8 +20,9 @@ import torch
 
 from lfnet_core.config import DetectorConfig, LFNetConfig
 from lfnet_core.export import (
-    check_parity, DENSE_INPUTS, DENSE_OUTPUTS, DESCRIBE_INPUTS, DESCRIBE_OUTPUTS, export_onnx,
-    ExportMismatchError, main, model_fingerprint, OnnxModel, parity_images, ParityImage)
+    check_parity, config_for_metadata, DENSE_INPUTS, DENSE_OUTPUTS, DESCRIBE_INPUTS,
+    DESCRIBE_OUTPUTS, export_onnx, ExportMismatchError, main, model_fingerprint, OnnxModel,
+    parity_images, ParityImage)
 from lfnet_core.inference.base import prepare_image, select_top_k
 from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
 from lfnet_core.inference.torch_backend import TorchBackend
@@ -264,11 +267,13 @@ def test_cli_bad_arguments_exit_2(argv, capsys):
     assert info.value.code == 2
 
 
-def test_dog_scale_model_exports_with_parity(tmp_path):
+@pytest.mark.parametrize('edge_power', [0.0, 2.0])
+def test_dog_scale_model_exports_with_parity(tmp_path, edge_power):
     # scale_source 'dog' (lfnet_core.ops.dog_scale): the blur stack and the soft argmax over
-    # levels export too, and ONNX Runtime's scale map agrees with PyTorch's
+    # levels export too, and ONNX Runtime's scale map agrees with PyTorch's; so does the score
+    # with the edge weighting
     model = randomised_model(0)
-    config = LFNetConfig(detector=DetectorConfig(scale_source='dog'))
+    config = LFNetConfig(detector=DetectorConfig(scale_source='dog', dog_edge_power=edge_power))
     dog_model = LFNet(config)
     dog_model.load_state_dict(model.state_dict())
     dog_model.eval()
@@ -293,3 +298,21 @@ def test_fingerprint_ignores_the_dog_settings_of_a_learned_scale_model():
         other.load_state_dict(model.state_dict())
     assert model_fingerprint(learned) == model_fingerprint(model)  # older exports stay valid
     assert model_fingerprint(dog) != model_fingerprint(model)
+
+
+def test_a_neutral_edge_power_leaves_fingerprint_and_metadata_as_before_the_option():
+    stage7 = Path(__file__).resolve().parents[2] / 'training/runs/real_dog_descriptor/checkpoints'
+    if not (stage7 / 'latest.pt').is_file():
+        pytest.skip('no stage-7 checkpoint')
+    dog = LFNet.from_pretrained(stage7 / 'latest.pt')
+    assert dog.config.detector.dog_edge_power == 0.0
+    # computed before `dog_edge_power` existed: its exports and engines stay valid
+    assert model_fingerprint(dog) == ('1aa06b74d768b7fbd1a90e0439ba3821'
+                                      'aa55f23fcc4cebf7868e04d6658cc7b7')
+    assert 'dog_edge_power' not in config_for_metadata(dog)['detector']
+    assert LFNetConfig.from_dict(config_for_metadata(dog)) == dog.config
+    edged = LFNet(replace(dog.config, detector=replace(dog.config.detector,
+                                                       dog_edge_power=2.0)))
+    edged.load_state_dict(dog.state_dict())
+    assert config_for_metadata(edged)['detector']['dog_edge_power'] == 2.0
+    assert model_fingerprint(edged) != model_fingerprint(dog)
