@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import skimage.data
 
+from lfnet_core.config import LFNetConfig
 from lfnet_core.export import keypoint_agreement, model_fingerprint
 from lfnet_core.inference import BackendUnavailableError, create_backend
 from lfnet_core.inference import prepare_image, select_top_k
@@ -335,7 +336,7 @@ def test_onnx_info_and_new_record(exported):
     dense, describe = builder.onnx_info(paths.dense), builder.onnx_info(paths.describe)
     assert (dense.graph, describe.graph) == ('dense', 'describe')
     assert dense.sha256 == engine_cache.file_sha256(paths.dense) != describe.sha256
-    assert dense.lfnet_config == json.loads(json.dumps(model.config.to_dict()))
+    assert LFNetConfig.from_dict(dense.lfnet_config) == model.config
     assert dense.fixed_hw is None
     assert dense.min_side == 2 * model.config.detector.border + 1
     record = builder.new_record(dense, ENV, 'fp16', shape_profile.default_profile(dense.min_side))

@@ -57,7 +57,9 @@ def test_graphs_metadata_opset_and_io(exported):
         onnx.checker.check_model(graph)
         meta = {p.key: p.value for p in graph.metadata_props}
         assert set(meta) == METADATA_KEYS
-        assert json.loads(meta['lfnet_config']) == json.loads(json.dumps(model.config.to_dict()))
+        assert json.loads(meta['lfnet_config']) == json.loads(json.dumps(
+            config_for_metadata(model)))
+        assert LFNetConfig.from_dict(json.loads(meta['lfnet_config'])) == model.config
         assert meta['lfnet_fingerprint'] == model_fingerprint(model)
         assert meta['lfnet_input_shape'] == 'dynamic'
         opsets = {o.domain: o.version for o in graph.opset_import}
