@@ -302,7 +302,7 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
             inputs[f'ori{i}'], inputs[f'ori{j}'], xy, batch[f'angle_{i}to{j}'], vis))
         terms['scale'].append(scale_loss(
             inputs[f'scale{i}'], inputs[f'scale{j}'], xy, batch[f'scale_{i}to{j}'], vis,
-            *det.scale_range))  # the DoG's: no gradient, but it logs how well the DoG follows zoom
+            *det.scale_range))  # with the DoG no gradient: it logs how well the DoG follows zoom
         if (i, j) not in described:
             continue
         branch, pair_branch = keypoint_branch(model, inputs, i, j, cfg, generator)

@@ -54,10 +54,8 @@ def cacheable(tensor: torch.Tensor) -> bool:
 
 def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     """Separable Gaussian blur of (B, 1, H, W) `image`, edges replicated."""
-    if cacheable(image):
-        kernel = cached_gaussian_kernel(float(sigma), image.dtype, image.device)
-    else:
-        kernel = gaussian_kernel(sigma, image.dtype).to(image.device)
+    make = cached_gaussian_kernel if cacheable(image) else cached_gaussian_kernel.__wrapped__
+    kernel = make(float(sigma), image.dtype, image.device)
     radius = (kernel.numel() - 1) // 2
     image = F.conv2d(F.pad(image, (radius, radius, 0, 0), mode='replicate'),
                      kernel.view(1, 1, 1, -1))
