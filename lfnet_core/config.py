@@ -89,6 +89,17 @@ class DescriptorConfig:
     conv_channels: Tuple[int, ...] = (64, 128, 256)  # simple_desc conv1..conv3
     fc_dim: int = 512  # simple_desc fc1
     descriptor_dim: int = 256  # out_dim
+    # Domain-size pooling (not in the paper; Dong and Soatto, CVPR 2015): describe each keypoint
+    # at its scale times each of these factors and average the unit descriptors, renormalised.
+    # (1.0,) describes one patch, as the release does.
+    pool_scales: Tuple[float, ...] = (1.0,)
+
+    def __post_init__(self) -> None:
+        pool = self.pool_scales
+        if not (isinstance(pool, tuple) and 1 <= len(pool) <= 8
+                and all(isinstance(f, (int, float)) and 0 < f < math.inf for f in pool)):
+            raise ValueError(f'pool_scales: need a tuple of 1 to 8 finite factors > 0, got '
+                             f'{pool!r}')
 
 
 @dataclass(frozen=True)
@@ -116,8 +127,9 @@ class LFNetConfig:
         data = dict(data)
         det = _build(DetectorConfig, data.pop('detector', {}))
         desc = dict(data.pop('descriptor', {}))
-        if 'conv_channels' in desc:
-            desc['conv_channels'] = tuple(desc['conv_channels'])
+        for key in ('conv_channels', 'pool_scales'):
+            if key in desc:
+                desc[key] = tuple(desc[key])
         desc = _build(DescriptorConfig, desc)
         return _build(cls, {**data, 'detector': det, 'descriptor': desc})
 

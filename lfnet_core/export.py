@@ -77,15 +77,19 @@ class _DescribeGraph(nn.Module):
 # Detector settings added after models were exported, with the value that leaves a model as it
 # was: left out of the fingerprint and the ONNX metadata at that value, so earlier exports,
 # caches and engines stay valid.
-NEUTRAL_DETECTOR_SETTINGS = {'dog_edge_power': 0.0}
+NEUTRAL_SETTINGS = {'detector': {'dog_edge_power': 0.0}, 'descriptor': {'pool_scales': (1.0,)}}
 
 
 def config_for_metadata(model: LFNet) -> Dict[str, Any]:
-    """Return the model's config as a dict without `NEUTRAL_DETECTOR_SETTINGS` at their values."""
+    """Return the model's config as a dict without `NEUTRAL_SETTINGS` at their values.
+
+    Options added later are left out at the value that changes nothing, so exports and engines
+    made before them keep their fingerprint and metadata.
+    """
     config = model.config.to_dict()
-    config['detector'] = {key: value for key, value in config['detector'].items()
-                          if key not in NEUTRAL_DETECTOR_SETTINGS
-                          or value != NEUTRAL_DETECTOR_SETTINGS[key]}
+    for part, neutral in NEUTRAL_SETTINGS.items():
+        config[part] = {key: value for key, value in config[part].items()
+                        if key not in neutral or value != neutral[key]}
     return config
 
 

@@ -83,27 +83,51 @@ class LFNet(nn.Module):
 
         Returns:
             keypoints (B, N, 2) sub-pixel (x, y); scales (B, N); orientations (B, N, 2) unit
-            (cos, sin); descriptors (B, N, D) unit length. Scale and orientation are read at the
-            integer location, as in the release.
+            (cos, sin); descriptors (B, N, D) unit length, pooled over the patches at the
+            scale times each of `DescriptorConfig.pool_scales`. Scale and orientation are read
+            at the integer location, as in the release.
 
         """
-        keypoints, scales, orientations, patches = self.sample_patches(
-            image, score, scale, orientation, keypoints_int)
+        keypoints, scales, orientations = self.keypoint_frames(score, scale, orientation,
+                                                               keypoints_int)
+        normalized = self.normalize_input(image)
+        pool_scales = self.config.descriptor.pool_scales
+        descriptors = None
+        for factor in pool_scales:
+            patches = extract_patches(normalized, keypoints, scales * factor, orientations,
+                                      self.config.descriptor.patch_size)
+            described = self.describe_patches(patches)
+            descriptors = described if descriptors is None else descriptors + described
+        if len(pool_scales) > 1:
+            descriptors = descriptors / torch.sqrt(
+                (descriptors * descriptors).sum(dim=-1, keepdim=True) + 1e-12)
+        return keypoints, scales, orientations, descriptors
+
+    def describe_patches(self, patches: torch.Tensor) -> torch.Tensor:
+        """Return (B, N, D) unit descriptors of (B, N, P, P) patches."""
         batch, count, side = patches.shape[0], patches.shape[1], patches.shape[2]
         descriptors = self.descriptor(patches.reshape(batch * count, 1, side, side))
-        return keypoints, scales, orientations, descriptors.reshape(batch, count, -1)
+        return descriptors.reshape(batch, count, -1)
+
+    def keypoint_frames(self, score: torch.Tensor, scale: torch.Tensor,
+                        orientation: torch.Tensor, keypoints_int: torch.Tensor
+                        ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return (B, N, 2) sub-pixel keypoints, (B, N) scales and (B, N, 2) orientations."""
+        cfg = self.config.detector
+        scales = gather_at(scale, keypoints_int)[..., 0]
+        orientations = gather_at(orientation, keypoints_int)
+        keypoints = soft_argmax_refine(score, keypoints_int, scales, cfg.kp_loc_size,
+                                       cfg.kp_com_strength)
+        return keypoints, scales, orientations
 
     def sample_patches(self, image: torch.Tensor, score: torch.Tensor, scale: torch.Tensor,
                        orientation: torch.Tensor, keypoints_int: torch.Tensor
                        ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Return `describe`'s refined keypoints, scales, orientations and (B, N, P, P) patches."""
-        cfg = self.config
-        scales = gather_at(scale, keypoints_int)[..., 0]
-        orientations = gather_at(orientation, keypoints_int)
-        keypoints = soft_argmax_refine(score, keypoints_int, scales, cfg.detector.kp_loc_size,
-                                       cfg.detector.kp_com_strength)
+        """Return the keypoint frames and (B, N, P, P) patches at the keypoints' own scales."""
+        keypoints, scales, orientations = self.keypoint_frames(score, scale, orientation,
+                                                               keypoints_int)
         patches = extract_patches(self.normalize_input(image), keypoints, scales, orientations,
-                                  cfg.descriptor.patch_size)
+                                  self.config.descriptor.patch_size)
         return keypoints, scales, orientations, patches
 
     @torch.no_grad()
