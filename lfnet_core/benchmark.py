@@ -20,6 +20,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from lfnet_core.config import LFNetConfig
 from lfnet_core.frontend import Frame, Frontend, FrontendConfig
 from lfnet_core.inference.base import Backend, prepare_image, select_top_k
 from lfnet_core.inference.split_runner import SplitRunner
@@ -120,16 +121,18 @@ def matmul_rate(threads: int, size: int = 2048, repeats: int = 10) -> float:
     return 2.0 * size ** 3 / seconds / 1e9
 
 
-def network_flops(height: int, width: int, num_keypoints: int) -> Dict[str, float]:
+def network_flops(height: int, width: int, num_keypoints: int,
+                  config: Optional[LFNetConfig] = None) -> Dict[str, float]:
     """Count the FLOPs (multiply and add as two) of the dense and the describe stage.
 
-    Counted by PyTorch's FlopCounterMode on the model (convolutions and matrix products; the
-    elementwise work is not counted, as is usual).
+    Counted by PyTorch's FlopCounterMode on a model of `config` (default: the release's
+    architecture; convolutions and matrix products; the elementwise work is not counted, as is
+    usual).
     """
     import torch
     from torch.utils.flop_counter import FlopCounterMode
     from lfnet_core.model.lfnet import LFNet
-    model = LFNet().eval()
+    model = LFNet(config or LFNetConfig()).eval()
     image = torch.rand(1, 1, height, width, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         with FlopCounterMode(display=False) as counter:
@@ -163,10 +166,11 @@ def _torch_describe_split(backend: Backend, image: np.ndarray, top_k: int,
         kp = torch.from_numpy(keypoints_int)[None].to(backend.device)
         for _ in range(repeats + 1):
             start = time.perf_counter()
-            patches = model.sample_patches(batch, score, scale, orientation, kp)[3]
+            pooled = model.pooled_patches(batch, *model.keypoint_frames(score, scale,
+                                                                        orientation, kp))
             middle = time.perf_counter()
-            side = patches.shape[2]
-            model.descriptor(patches.reshape(-1, 1, side, side))
+            for patches in pooled:
+                model.describe_patches(patches)
             end = time.perf_counter()
             sample_t.append(middle - start)
             net_t.append(end - middle)
@@ -187,8 +191,10 @@ def _onnx_descriptor_fraction(backend: Backend, weights: Optional[str], image: n
     import torch
     from lfnet_core.inference.onnxruntime_backend import make_session
     from lfnet_core.model.lfnet import load_lfnet
+    model = load_lfnet(weights)
     num_patches = max(1, int(backend.extract(image, top_k)['keypoints'].shape[0]))
-    network = load_lfnet(weights).descriptor.eval()
+    num_patches *= len(model.config.descriptor.pool_scales)  # one pass per pooled scale
+    network = model.descriptor.eval()
     side = network.config.patch_size
     patches = torch.rand(num_patches, 1, side, side, generator=torch.Generator().manual_seed(0))
     with tempfile.TemporaryDirectory() as tmp:

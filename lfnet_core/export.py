@@ -74,9 +74,9 @@ class _DescribeGraph(nn.Module):
         return self.model.describe(image, score, scale, orientation, keypoints)
 
 
-# Detector settings added after models were exported, with the value that leaves a model as it
-# was: left out of the fingerprint and the ONNX metadata at that value, so earlier exports,
-# caches and engines stay valid.
+# Detector and descriptor settings added after models were exported, with the value that leaves
+# a model as it was: left out of the fingerprint and the ONNX metadata at that value, so earlier
+# exports, caches and engines stay valid.
 NEUTRAL_SETTINGS = {'detector': {'dog_edge_power': 0.0}, 'descriptor': {'pool_scales': (1.0,)}}
 
 

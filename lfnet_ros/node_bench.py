@@ -107,10 +107,12 @@ def run_core(args: argparse.Namespace, frames: bench.BenchFrames) -> Dict[str, o
     report['unavailable'] = {k: v for k, v in backends.items() if isinstance(v, str)}
     available = {k: v for k, v in backends.items() if not isinstance(v, str)}
     report['describe_workers'] = {k: v.describe_workers for k, v in available.items()}
+    from lfnet_core.model.lfnet import load_lfnet  # torch: imported only when timing
+    model_config = load_lfnet(args.weights).config  # FLOPs of the model timed (DoG, pooling)
     for width, height, top_k in _sizes(args):
         at_size = frames.resized(width, height)
         entry = {'width': width, 'height': height, 'top_k': top_k,
-                 'flops': bench.network_flops(height, width, top_k),
+                 'flops': bench.network_flops(height, width, top_k, model_config),
                  'backends': {}, 'opencv': {}}
         if available:
             print(f'timing {", ".join(available)} in turn at {width}x{height} ...',

@@ -9,6 +9,7 @@ Pair records come from `lfnet_training.datasets` (keys documented in
 """
 
 from dataclasses import dataclass
+import math
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -41,6 +42,16 @@ class LossConfig:
     pair_keypoints: int = 0  # > 0: L_pair on this many random keypoints per image; L_tri on
     # patches detached from the detector (its gradient never reaches it anyway)
     alternate_directions: bool = False  # one anchor direction per step (i = step parity)
+    patch_scale_jitter: float = 0.0  # > 0: in L_tri's patches, each scale times 2^u, u uniform
+    # in [-this, this], drawn per patch (anchor and positive apart): patch sizes the scale got
+    # wrong, as a one-level scale does under zoom. Needs `pair_keypoints` > 0, so that L_pair,
+    # which trains the detector, keeps the true sizes.
+
+    def __post_init__(self) -> None:
+        jitter = self.patch_scale_jitter
+        if not 0.0 <= jitter < math.inf or (jitter > 0 and self.pair_keypoints <= 0):
+            raise ValueError(f'patch_scale_jitter: need a finite value >= 0, and pair_keypoints '
+                             f'> 0 when it is > 0; got {jitter}, {self.pair_keypoints}')
 
 
 def gaussian_kernel(ksize: int, sigma: float, device: torch.device) -> torch.Tensor:
@@ -159,6 +170,13 @@ class KeypointBranch:
     valid: torch.Tensor  # (B, K) bool: a real keypoint (not padding)
 
 
+def jitter_scales(scales: torch.Tensor, amount: float,
+                  generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    """Return `scales` each times 2^u, u uniform in [-amount, amount] (drawn on the CPU)."""
+    u = torch.rand(scales.shape, generator=generator, dtype=scales.dtype).to(scales.device)
+    return scales * torch.exp2(amount * (2.0 * u - 1.0))
+
+
 def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: int,
                     cfg: LossConfig, generator: Optional[torch.Generator] = None
                     ) -> Tuple[KeypointBranch, KeypointBranch]:
@@ -188,7 +206,7 @@ def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: in
             'scale_i': scale_i, 'ori_i': ori_i, 'scale_j': inputs[f'scale{j}'],
             'ori_j': inputs[f'ori{j}']}
 
-    def describe(index: torch.Tensor, maps: Dict[str, torch.Tensor]
+    def describe(index: torch.Tensor, maps: Dict[str, torch.Tensor], jitter: float = 0.0
                  ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Anchor and positive descriptors of the keypoints at `index` (B, N)."""
         pick = index.unsqueeze(-1).expand(-1, -1, 2)
@@ -199,6 +217,9 @@ def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: in
                                        det.kp_com_strength)
         scales_j = gather_at(maps['scale_j'], kp_j_int)[..., 0]
         oris_j = gather_at(maps['ori_j'], kp_j_int)
+        if jitter > 0:
+            scales = jitter_scales(scales, jitter, generator)
+            scales_j = jitter_scales(scales_j, jitter, generator)
         patches_i = extract_patches(maps['x_i'], keypoints, scales, oris, patch)
         patches_j = extract_patches(maps['x_j'], kp_j.clamp(min=-1.0, max=max(height, width)),
                                     scales_j, oris_j, patch)
@@ -213,7 +234,8 @@ def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: in
         anchors, positives = describe(everything, maps)
         branch = KeypointBranch(anchors, positives, warped, visible, valid)
         return branch, branch
-    anchors, positives = describe(everything, {k: v.detach() for k, v in maps.items()})
+    anchors, positives = describe(everything, {k: v.detach() for k, v in maps.items()},
+                                  cfg.patch_scale_jitter)
     triplet = KeypointBranch(anchors, positives, warped, visible, valid)
     order = torch.stack([torch.randperm(count, generator=generator) for _ in range(batch)])
     subset = order[:, :cfg.pair_keypoints].to(keypoints_int.device)

@@ -94,7 +94,11 @@ def model_config(cfg: DictConfig) -> LFNetConfig:
     if section is None:
         return LFNetConfig()
     merged = OmegaConf.merge(LFNetConfig().to_dict(), section)
-    return LFNetConfig.from_dict(OmegaConf.to_container(merged, resolve=True))
+    config = LFNetConfig.from_dict(OmegaConf.to_container(merged, resolve=True))
+    if config.descriptor.pool_scales != (1.0,):
+        raise ValueError('model.descriptor.pool_scales: an inference option; the losses train '
+                         'one patch per keypoint (set it in the trained checkpoint instead)')
+    return config
 
 
 def _init_distributed() -> Dict[str, int]:

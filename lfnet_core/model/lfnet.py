@@ -9,7 +9,7 @@ NeurIPS 2018; reference code vcg-uvic/lf-net-release. This is an independent PyT
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -90,18 +90,23 @@ class LFNet(nn.Module):
         """
         keypoints, scales, orientations = self.keypoint_frames(score, scale, orientation,
                                                                keypoints_int)
-        normalized = self.normalize_input(image)
-        pool_scales = self.config.descriptor.pool_scales
-        descriptors = None
-        for factor in pool_scales:
-            patches = extract_patches(normalized, keypoints, scales * factor, orientations,
-                                      self.config.descriptor.patch_size)
-            described = self.describe_patches(patches)
-            descriptors = described if descriptors is None else descriptors + described
-        if len(pool_scales) > 1:
+        pooled = self.pooled_patches(image, keypoints, scales, orientations)
+        descriptors = self.describe_patches(pooled[0])
+        for patches in pooled[1:]:
+            descriptors = descriptors + self.describe_patches(patches)
+        if len(pooled) > 1:
             descriptors = descriptors / torch.sqrt(
                 (descriptors * descriptors).sum(dim=-1, keepdim=True) + 1e-12)
         return keypoints, scales, orientations, descriptors
+
+    def pooled_patches(self, image: torch.Tensor, keypoints: torch.Tensor, scales: torch.Tensor,
+                       orientations: torch.Tensor) -> List[torch.Tensor]:
+        """Return (B, N, P, P) patches at the scales times each of `pool_scales`, in order."""
+        normalized = self.normalize_input(image)
+        side = self.config.descriptor.patch_size
+        return [extract_patches(normalized, keypoints,
+                                scales if factor == 1.0 else scales * factor, orientations, side)
+                for factor in self.config.descriptor.pool_scales]
 
     def describe_patches(self, patches: torch.Tensor) -> torch.Tensor:
         """Return (B, N, D) unit descriptors of (B, N, P, P) patches."""

@@ -9,9 +9,9 @@ import torch
 
 from lfnet_core.config import DetectorConfig, LFNetConfig
 from lfnet_core.model.lfnet import LFNet
-from lfnet_training.losses import compute_losses, gaussian_kernel, image_loss, KeypointBranch, \
-    LossConfig, num_mine, orientation_loss, scale_loss, select_keypoints, triplet_loss, \
-    virtual_target, warp_map
+from lfnet_training.losses import compute_losses, gaussian_kernel, image_loss, \
+    jitter_scales, KeypointBranch, LossConfig, num_mine, orientation_loss, scale_loss, \
+    select_keypoints, triplet_loss, virtual_target, warp_map
 
 
 def _grid(size: int, dx: float = 0.0, dy: float = 0.0) -> torch.Tensor:
@@ -199,3 +199,35 @@ def test_pair_subset_and_alternating_directions_keep_the_gradients_apart():
     assert any(g is not None for g in torch.autograd.grad(losses['descriptor'], desc,
                                                           allow_unused=True))
     assert len(losses) and float(losses['num_keypoints']) > 0
+
+
+def test_patch_scale_jitter_draws_factors_within_its_range_reproducibly():
+    scales = torch.full((4, 500), 1.5)
+    jittered = jitter_scales(scales, 0.25, torch.Generator().manual_seed(3))
+    log2_ratio = torch.log2(jittered / scales)
+    assert float(log2_ratio.abs().max()) <= 0.25 + 1e-6
+    assert float(log2_ratio.std()) > 0.1  # spread over the range, not a constant
+    assert torch.equal(jittered, jitter_scales(scales, 0.25, torch.Generator().manual_seed(3)))
+
+
+def test_patch_scale_jitter_changes_the_triplet_patches_only_when_on():
+    torch.manual_seed(0)
+    model = LFNet().eval()
+    batch = _identity_batch(torch.rand(2, 1, 48, 48, generator=torch.Generator().manual_seed(2)))
+
+    def triplet(jitter):
+        cfg = LossConfig(top_k=16, pair_keypoints=4, patch_scale_jitter=jitter)
+        with torch.no_grad():
+            return float(compute_losses(model, batch, 0, cfg,
+                                        torch.Generator().manual_seed(0))['triplet'])
+
+    assert triplet(0.0) == triplet(0.0)
+    assert triplet(0.25) != triplet(0.0)
+
+
+@pytest.mark.parametrize('values', [{'patch_scale_jitter': -0.1, 'pair_keypoints': 4},
+                                    {'patch_scale_jitter': math.inf, 'pair_keypoints': 4},
+                                    {'patch_scale_jitter': 0.25}])
+def test_bad_patch_scale_jitter_is_refused(values):
+    with pytest.raises(ValueError, match='patch_scale_jitter'):
+        LossConfig(**values)

@@ -99,6 +99,8 @@ def test_model_section_sets_the_trained_network(tmp_path):
     assert LFNet.from_pretrained(out / 'checkpoints' / 'latest.pt').config == wanted
     with pytest.raises(ValueError, match='bad model section.*bogus'):
         load_config(str(TINY), ['model.detector.bogus=1'])
+    with pytest.raises(ValueError, match='pool_scales: an inference option'):
+        load_config(str(TINY), ['model.descriptor.pool_scales=[1.0,2.0]'])
 
 
 def test_torchrun_two_gloo_processes(tmp_path):
