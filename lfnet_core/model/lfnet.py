@@ -125,16 +125,6 @@ class LFNet(nn.Module):
                                        cfg.kp_com_strength)
         return keypoints, scales, orientations
 
-    def sample_patches(self, image: torch.Tensor, score: torch.Tensor, scale: torch.Tensor,
-                       orientation: torch.Tensor, keypoints_int: torch.Tensor
-                       ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Return the keypoint frames and (B, N, P, P) patches at the keypoints' own scales."""
-        keypoints, scales, orientations = self.keypoint_frames(score, scale, orientation,
-                                                               keypoints_int)
-        patches = extract_patches(self.normalize_input(image), keypoints, scales, orientations,
-                                  self.config.descriptor.patch_size)
-        return keypoints, scales, orientations, patches
-
     @torch.no_grad()
     def extract(self, image: np.ndarray, top_k: Optional[int] = None) -> Features:
         """Detect and describe keypoints in one image, as `Backend.extract` does.

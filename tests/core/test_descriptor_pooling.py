@@ -58,12 +58,13 @@ def test_the_pooled_descriptor_is_the_normalised_sum_over_the_scales():
     inputs = dense_and_keypoints(model, skimage.data.camera()[::2, ::2])
     with torch.no_grad():
         keypoints, scales, orientations, single = model.describe(*inputs)
-        _, _, _, patches = model.sample_patches(*inputs)
+        normalized = model.normalize_input(inputs[0])
+        side = model.config.descriptor.patch_size
+        patches = extract_patches(normalized, keypoints, scales, orientations, side)
         assert torch.equal(single, model.describe_patches(patches))
         _, scales_pooled, _, descriptors = pooled(model).describe(*inputs)
-        normalized = model.normalize_input(inputs[0])
         total = sum(model.describe_patches(extract_patches(normalized, keypoints, scales * factor,
-                                                           orientations, 32))
+                                                           orientations, side))
                     for factor in POOL)
     assert torch.equal(scales_pooled, scales)  # pooling changes the descriptor only
     expected = total / total.norm(dim=-1, keepdim=True)
