@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from lfnet_core.model.lfnet import LFNet
 from lfnet_core.ops.nms import strict_nms_mask
-from lfnet_core.ops.sampling import extract_patches, gather_at, soft_argmax_refine
+from lfnet_core.ops.sampling import extract_patches, gather_at
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,6 @@ def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: in
         gradient (drawn with `generator`).
 
     """
-    det = model.config.detector
     score_i, scale_i, ori_i = inputs[f'score{i}'], inputs[f'scale{i}'], inputs[f'ori{i}']
     keypoints_int, valid = select_keypoints(score_i, cfg.top_k)
     xy_itoj = inputs[f'xy_{i}to{j}']  # (B, H, W, 2)
@@ -211,10 +210,8 @@ def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: in
         """Anchor and positive descriptors of the keypoints at `index` (B, N)."""
         pick = index.unsqueeze(-1).expand(-1, -1, 2)
         kp_int, kp_j, kp_j_int = (t.gather(1, pick) for t in (keypoints_int, warped, warped_int))
-        scales = gather_at(maps['scale_i'], kp_int)[..., 0]
-        oris = gather_at(maps['ori_i'], kp_int)
-        keypoints = soft_argmax_refine(maps['score_i'], kp_int, scales, det.kp_loc_size,
-                                       det.kp_com_strength)
+        keypoints, scales, oris = model.keypoint_frames(maps['score_i'], maps['scale_i'],
+                                                        maps['ori_i'], kp_int)
         scales_j = gather_at(maps['scale_j'], kp_j_int)[..., 0]
         oris_j = gather_at(maps['ori_j'], kp_j_int)
         if jitter > 0:

@@ -12,6 +12,11 @@ import torch.nn.functional as F
 from lfnet_core.config import DescriptorConfig
 
 
+def unit_length(descriptors: torch.Tensor) -> torch.Tensor:
+    """Return `descriptors` scaled to unit L2 norm along the last axis (1e-12 keeps 0 finite)."""
+    return descriptors / torch.sqrt((descriptors * descriptors).sum(dim=-1, keepdim=True) + 1e-12)
+
+
 class DescriptorNet(nn.Module):
     """Three 3x3 stride-2 convs (BN, ReLU), FC 512 (BN, ReLU), FC 256, L2 normalisation.
 
@@ -50,4 +55,4 @@ class DescriptorNet(nn.Module):
         """
         x = self.convs(patches).flatten(1)
         x = self.fc2(F.relu(self.fc1_bn(self.fc1(x))))
-        return x / torch.sqrt((x * x).sum(dim=1, keepdim=True) + 1e-12)
+        return unit_length(x)

@@ -18,7 +18,7 @@ from torch import nn
 from lfnet_core.config import LFNetConfig
 from lfnet_core.inference.base import extract_features
 from lfnet_core.local_features import Features
-from lfnet_core.model.descriptor import DescriptorNet
+from lfnet_core.model.descriptor import DescriptorNet, unit_length
 from lfnet_core.model.detector import DetectorNet, instance_norm
 from lfnet_core.ops.nms import strict_nms_mask
 from lfnet_core.ops.sampling import extract_patches, gather_at, soft_argmax_refine
@@ -95,8 +95,7 @@ class LFNet(nn.Module):
         for patches in pooled[1:]:
             descriptors = descriptors + self.describe_patches(patches)
         if len(pooled) > 1:
-            descriptors = descriptors / torch.sqrt(
-                (descriptors * descriptors).sum(dim=-1, keepdim=True) + 1e-12)
+            descriptors = unit_length(descriptors)
         return keypoints, scales, orientations, descriptors
 
     def pooled_patches(self, image: torch.Tensor, keypoints: torch.Tensor, scales: torch.Tensor,
