@@ -20,7 +20,7 @@ through shared activations, which DDP's single-backward hooks cannot give.
 
 import argparse
 import csv
-from dataclasses import fields
+from dataclasses import fields, replace
 import os
 from pathlib import Path
 import signal
@@ -39,7 +39,8 @@ import yaml
 from lfnet_core.config import LFNetConfig
 from lfnet_core.model.lfnet import LFNet
 from lfnet_training.data import build_dataset
-from lfnet_training.losses import compute_losses, LossConfig
+from lfnet_training.loss_config import LossConfig
+from lfnet_training.losses import compute_losses
 from lfnet_training.plots import plot_curves, read_metrics
 from lfnet_training.validation import matching_score
 
@@ -160,6 +161,23 @@ def _init_weights(model: LFNet, path: str) -> None:
     tqdm.write(f'initialised from {path}')
 
 
+def load_teacher(cfg: DictConfig, loss_cfg: LossConfig, model: LFNet,
+                 device: torch.device) -> Optional[torch.nn.Module]:
+    """Return the frozen descriptor of `train.teacher_weights` when `loss.distill_weight` > 0."""
+    path = cfg.train.get('teacher_weights')
+    if (loss_cfg.distill_weight > 0) != bool(path):
+        raise ValueError('loss.distill_weight > 0 and train.teacher_weights go together; got '
+                         f'{loss_cfg.distill_weight} and {path!r}')
+    if not path:
+        return None
+    teacher = LFNet.from_pretrained(str(path))  # its own pooling is not used: the loss pools
+    if replace(teacher.config.descriptor, pool_scales=(1.0,)) != model.config.descriptor:
+        raise ValueError(f'teacher {path}: descriptor {teacher.config.descriptor} differs from '
+                         f'the trained one {model.config.descriptor}')
+    tqdm.write(f'distilling from {path}, pooled over {loss_cfg.distill_pool_scales}')
+    return teacher.descriptor.to(device).eval().requires_grad_(False)
+
+
 def ignore_stop_signals(worker_id: int) -> None:
     """Let a data-loader worker ignore SIGINT/SIGTERM: the main process saves, then stops it.
 
@@ -195,16 +213,16 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
     desc_params = list(model.descriptor.parameters())
     optimizers = {'detector': torch.optim.Adam(det_params, lr=cfg.train.lr),
                   'descriptor': torch.optim.Adam(desc_params, lr=cfg.train.lr)}
-    start = 0
+    start, trained_seconds = 0, 0.0
     ckpt_dir = out_dir / 'checkpoints'
     if resume == 'auto':
         resume = str(ckpt_dir / 'latest.pt') if (ckpt_dir / 'latest.pt').is_file() else None
-    trained_seconds = 0.0
     if resume:
         start, trained_seconds = _resume(resume, model, optimizers, device)
         tqdm.write(f'resumed from {resume} at iteration {start}')
     elif cfg.train.get('init_weights'):
         _init_weights(model, str(cfg.train.init_weights))
+    teacher = load_teacher(cfg, loss_cfg, model, device)
     train_set = build_dataset(cfg.data.train)
     val_records = [build_dataset(cfg.data.val)[i] for i in range(int(cfg.data.val.num_pairs))]
     loader = _make_loader(train_set, cfg, start, env['rank'])
@@ -242,7 +260,7 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
             # The release gives both optimisers one global_step, so its counter (and the
             # mining schedule driven by it) advances by 2 per iteration: keep that.
             losses = compute_losses(model, _to_device(batch, device), 2 * step, loss_cfg,
-                                    generator)
+                                    generator, teacher)
             if not torch.isfinite(losses['detector'] + losses['descriptor']):
                 raise FloatingPointError(f'non-finite loss at step {step}: '
                                          f'{ {k: float(v) for k, v in losses.items()} }')

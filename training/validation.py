@@ -7,7 +7,7 @@ from typing import Dict, Iterable
 import torch
 
 from lfnet_core.model.lfnet import LFNet
-from lfnet_training.losses import select_keypoints
+from lfnet_training.keypoint_branch import select_keypoints
 
 
 @torch.no_grad()

@@ -9,9 +9,10 @@ import torch
 
 from lfnet_core.config import DetectorConfig, LFNetConfig
 from lfnet_core.model.lfnet import LFNet
+from lfnet_training.keypoint_branch import jitter_scales, KeypointBranch, select_keypoints
+from lfnet_training.loss_config import LossConfig, num_mine
 from lfnet_training.losses import compute_losses, gaussian_kernel, image_loss, \
-    jitter_scales, KeypointBranch, LossConfig, num_mine, orientation_loss, scale_loss, \
-    select_keypoints, triplet_loss, virtual_target, warp_map
+    orientation_loss, scale_loss, triplet_loss, virtual_target, warp_map
 
 
 def _grid(size: int, dx: float = 0.0, dy: float = 0.0) -> torch.Tensor:

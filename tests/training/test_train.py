@@ -15,7 +15,8 @@ from torch.utils.data import DataLoader
 
 from lfnet_core.model.lfnet import LFNet
 from lfnet_training.data import build_dataset
-from lfnet_training.losses import compute_losses, LossConfig
+from lfnet_training.loss_config import LossConfig
+from lfnet_training.losses import compute_losses
 from lfnet_training.train import load_config, main, model_config, parse_cli, train
 
 REPO = Path(__file__).resolve().parents[2]
