@@ -103,10 +103,12 @@ def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: in
             'ori_j': inputs[f'ori{j}']}
 
     def describe(index: torch.Tensor, maps: Dict[str, torch.Tensor], jitter: float = 0.0,
-                 teach: bool = False) -> Tuple[torch.Tensor, ...]:
+                 teach: bool = False) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor],
+                                               Optional[torch.Tensor]]:
         """Anchor and positive descriptors of the keypoints at `index` (B, N).
 
-        With `teach`, the teacher's pooled anchor and positive descriptors follow them.
+        Then, with `teach`, the teacher's pooled anchor and positive descriptors (else None),
+        described at the true scales when `jitter` resizes the student's patches.
         """
         pick = index.unsqueeze(-1).expand(-1, -1, 2)
         kp_int, kp_j, kp_j_int = (t.gather(1, pick) for t in (keypoints_int, warped, warped_int))
@@ -114,35 +116,41 @@ def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: in
                                                         maps['ori_i'], kp_int)
         scales_j = gather_at(maps['scale_j'], kp_j_int)[..., 0]
         oris_j = gather_at(maps['ori_j'], kp_j_int)
+        kp_j = kp_j.clamp(min=-1.0, max=max(height, width))
+        targets = (None, None)
+        if teach:
+            factors = cfg.distill_pool_scales
+            targets = (pooled_descriptors(teacher, maps['x_i'], keypoints, scales, oris,
+                                          factors, patch),
+                       pooled_descriptors(teacher, maps['x_j'], kp_j, scales_j, oris_j,
+                                          factors, patch))
         if jitter > 0:
             scales = jitter_scales(scales, jitter, generator)
             scales_j = jitter_scales(scales_j, jitter, generator)
-        kp_j = kp_j.clamp(min=-1.0, max=max(height, width))
         patches_i = extract_patches(maps['x_i'], keypoints, scales, oris, patch)
         patches_j = extract_patches(maps['x_j'], kp_j, scales_j, oris_j, patch)
         batch, count = index.shape
         both = torch.cat([patches_i, patches_j], 1).reshape(batch * 2 * count, 1, patch, patch)
         desc = model.descriptor(both).reshape(batch, 2 * count, -1)
-        if not teach:
-            return desc[:, :count], desc[:, count:]
-        factors = cfg.distill_pool_scales
-        return (desc[:, :count], desc[:, count:],
-                pooled_descriptors(teacher, maps['x_i'], keypoints, scales, oris, factors, patch),
-                pooled_descriptors(teacher, maps['x_j'], kp_j, scales_j, oris_j, factors, patch))
+        return desc[:, :count], desc[:, count:], targets[0], targets[1]
 
     batch, count = keypoints_int.shape[:2]
     everything = torch.arange(count, device=keypoints_int.device).expand(batch, count)
     teach = teacher is not None
     if cfg.pair_keypoints <= 0 or cfg.pair_keypoints >= count:
-        described = describe(everything, maps, teach=teach)
-        branch = KeypointBranch(*described[:2], warped, visible, valid, *described[2:])
+        anchors, positives, teacher_anchors, teacher_positives = describe(everything, maps,
+                                                                          teach=teach)
+        branch = KeypointBranch(anchors, positives, warped, visible, valid,
+                                teacher_anchors=teacher_anchors,
+                                teacher_positives=teacher_positives)
         return branch, branch
-    described = describe(everything, {k: v.detach() for k, v in maps.items()},
-                         cfg.patch_scale_jitter, teach)
-    triplet = KeypointBranch(*described[:2], warped, visible, valid, *described[2:])
+    anchors, positives, teacher_anchors, teacher_positives = describe(
+        everything, {k: v.detach() for k, v in maps.items()}, cfg.patch_scale_jitter, teach)
+    triplet = KeypointBranch(anchors, positives, warped, visible, valid,
+                             teacher_anchors=teacher_anchors, teacher_positives=teacher_positives)
     order = torch.stack([torch.randperm(count, generator=generator) for _ in range(batch)])
     subset = order[:, :cfg.pair_keypoints].to(keypoints_int.device)
-    anchors, positives = describe(subset, maps)
+    anchors, positives = describe(subset, maps)[:2]
     pick = subset.unsqueeze(-1).expand(-1, -1, 2)
     pair = KeypointBranch(anchors, positives, warped.gather(1, pick), visible.gather(1, subset),
                           valid.gather(1, subset))

@@ -36,8 +36,9 @@ class LossConfig:
     distill_weight: float = 0.0  # > 0: L_tri's anchors and positives are also pulled (squared
     # distance, this weight) to a frozen teacher's descriptors of the same keypoint frames,
     # pooled over `distill_pool_scales` as `DescriptorConfig.pool_scales` pools at inference:
-    # one pass learns what the pooled passes give.
-    distill_pool_scales: Tuple[float, ...] = (0.7071, 1.4142)
+    # one pass learns what the pooled passes give. The teacher (`train.teacher_weights`) sees
+    # the true scales when `patch_scale_jitter` resizes the student's patches.
+    distill_pool_scales: Tuple[float, ...] = (0.7071, 1.4142)  # 1 to 8 factors
 
     def __post_init__(self) -> None:
         jitter = self.patch_scale_jitter
@@ -46,7 +47,7 @@ class LossConfig:
                              f'> 0 when it is > 0; got {jitter}, {self.pair_keypoints}')
         factors = tuple(float(f) for f in self.distill_pool_scales)
         object.__setattr__(self, 'distill_pool_scales', factors)
-        if not 0.0 <= self.distill_weight < math.inf or not factors or not all(
+        if not 0.0 <= self.distill_weight < math.inf or not 1 <= len(factors) <= 8 or not all(
                 0.0 < f < math.inf for f in factors):
             raise ValueError(f'distill_weight must be finite and >= 0 and distill_pool_scales '
                              f'positive factors; got {self.distill_weight}, {factors}')

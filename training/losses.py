@@ -3,8 +3,9 @@
 """LF-Net training losses: virtual-target image, orientation/scale consistency, pair, triplet.
 
 Follows `train_lfnet.py:build_training_network` of vcg-uvic/lf-net-release (docs/network.md,
-"Losses"). Every term is symmetric: each image plays the role of "i" once, halves are averaged.
-Pair records come from `lfnet_training.datasets` (keys documented in
+"Losses"), plus an optional distillation term towards a frozen teacher's pooled descriptors.
+Every term is symmetric: each image plays the role of "i" once, halves are averaged. Pair
+records come from `lfnet_training.datasets` (keys documented in
 `training/datasets/record.py`).
 """
 
@@ -160,7 +161,8 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
     """Run the model on a batch of pairs and return every loss term.
 
     Args:
-        teacher: a frozen descriptor network; needed when `cfg.distill_weight` > 0.
+        teacher: a frozen descriptor network; needed when `cfg.distill_weight` > 0 (with
+            a teacher the distillation term is computed and logged at any weight).
 
     Returns:
         dict with 'detector' (L_im + 0.01 L_pair + 0.1 L_ori + 0.1 L_scale), 'descriptor'

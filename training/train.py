@@ -20,7 +20,7 @@ through shared activations, which DDP's single-backward hooks cannot give.
 
 import argparse
 import csv
-from dataclasses import fields, replace
+from dataclasses import fields
 import os
 from pathlib import Path
 import signal
@@ -42,6 +42,7 @@ from lfnet_training.data import build_dataset
 from lfnet_training.loss_config import LossConfig
 from lfnet_training.losses import compute_losses
 from lfnet_training.plots import plot_curves, read_metrics
+from lfnet_training.teacher import load_teacher, teacher_path
 from lfnet_training.validation import matching_score
 
 CONFIG_DIR = Path(__file__).resolve().parent / 'configs'
@@ -82,6 +83,7 @@ def load_config(path: str, overrides: Sequence[str] = ()) -> DictConfig:
         model_config(cfg)
     except (TypeError, ValueError) as exc:
         raise ValueError(f'bad model section in {path}: {exc}') from exc
+    teacher_path(cfg)
     return cfg
 
 
@@ -161,23 +163,6 @@ def _init_weights(model: LFNet, path: str) -> None:
     tqdm.write(f'initialised from {path}')
 
 
-def load_teacher(cfg: DictConfig, loss_cfg: LossConfig, model: LFNet,
-                 device: torch.device) -> Optional[torch.nn.Module]:
-    """Return the frozen descriptor of `train.teacher_weights` when `loss.distill_weight` > 0."""
-    path = cfg.train.get('teacher_weights')
-    if (loss_cfg.distill_weight > 0) != bool(path):
-        raise ValueError('loss.distill_weight > 0 and train.teacher_weights go together; got '
-                         f'{loss_cfg.distill_weight} and {path!r}')
-    if not path:
-        return None
-    teacher = LFNet.from_pretrained(str(path))  # its own pooling is not used: the loss pools
-    if replace(teacher.config.descriptor, pool_scales=(1.0,)) != model.config.descriptor:
-        raise ValueError(f'teacher {path}: descriptor {teacher.config.descriptor} differs from '
-                         f'the trained one {model.config.descriptor}')
-    tqdm.write(f'distilling from {path}, pooled over {loss_cfg.distill_pool_scales}')
-    return teacher.descriptor.to(device).eval().requires_grad_(False)
-
-
 def ignore_stop_signals(worker_id: int) -> None:
     """Let a data-loader worker ignore SIGINT/SIGTERM: the main process saves, then stops it.
 
@@ -222,7 +207,7 @@ def train(cfg: DictConfig, resume: Optional[str] = None) -> Path:
         tqdm.write(f'resumed from {resume} at iteration {start}')
     elif cfg.train.get('init_weights'):
         _init_weights(model, str(cfg.train.init_weights))
-    teacher = load_teacher(cfg, loss_cfg, model, device)
+    teacher = load_teacher(cfg, model, device)
     train_set = build_dataset(cfg.data.train)
     val_records = [build_dataset(cfg.data.val)[i] for i in range(int(cfg.data.val.num_pairs))]
     loader = _make_loader(train_set, cfg, start, env['rank'])
