@@ -17,12 +17,12 @@ LifecycleNode): it waits unconfigured for ``configure`` and ``activate`` (``ros2
 a lifecycle manager, or ``lifecycle_autostart:=true``).
 
 The arguments in ``OVERRIDES`` (backend, weights, top_k, the network size, pyramid levels,
-QoS reliability, TF, the base frame and the camera's pose in it) override the parameters file
-only when given (empty default = keep the file's value). The node's process alone gets
-``FASTDDS_DEFAULT_PROFILES_FILE``: set to ``fastdds_profile`` when given, else to the shipped
-big-SHM config/fastdds_shm.xml unless the environment already sets it (best-effort images larger
-than the default SHM segment are lost without it); other processes of a parent launch file are
-not affected.
+descriptor pooling, QoS reliability, TF, the base frame and the camera's pose in it) override
+the parameters file only when given (empty default = keep the file's value). The node's
+process alone gets ``FASTDDS_DEFAULT_PROFILES_FILE``: set to ``fastdds_profile`` when given,
+else to the shipped big-SHM config/fastdds_shm.xml unless the environment already sets it
+(best-effort images larger than the default SHM segment are lost without it); other processes
+of a parent launch file are not affected.
 
 Nothing from launch is imported at module level: only generate_launch_description() does.
 """
@@ -55,6 +55,8 @@ ARGUMENTS = {
     'resize_scale': ('', "network input size as a fraction of the image (1 = native); '' = "
                          'the parameters file'),
     'pyramid_levels': ('', "image pyramid levels override; '' = the parameters file"),
+    'descriptor_pool_scales': ('', "descriptor pooling factors override, e.g. '0.7071 1.4142' "
+                                   "(one descriptor pass each); '' = the parameters file"),
     'qos_reliability': ('', 'input QoS override: best_effort or reliable (use reliable when the '
                             "camera driver lacks the SHM profile); '' = the parameters file"),
     'publish_tf': ('', "publish odom_frame -> base_frame on /tf: true or false; '' = the "
@@ -77,6 +79,7 @@ ARGUMENTS = {
 }
 OVERRIDES = {'backend': str, 'weights': str, 'top_k': int, 'resize_width': int,
              'resize_height': int, 'resize_scale': float, 'pyramid_levels': int,
+             'descriptor_pool_scales': str,
              'qos_reliability': str, 'publish_tf': lambda text: text.lower() in ('true', '1'),
              'base_frame': str, 'base_to_camera': str}
 

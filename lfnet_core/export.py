@@ -303,8 +303,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument('--top-k', type=int, default=1000)
     parser.add_argument('--atol', type=float, default=1e-4)
     parser.add_argument('--no-check', action='store_true', help='skip the parity check')
+    parser.add_argument('--pool-scales', type=float, nargs='+', metavar='F',
+                        help="descriptor pooling factors that replace the checkpoint's, e.g. "
+                        '0.7071 1.4142 (one descriptor pass each; docs/training.md)')
     args = parser.parse_args(argv)
-    model = load_lfnet(args.weights)
+    model = load_lfnet(args.weights, pool_scales=args.pool_scales)
     print(f'exporting to {args.out} ({"dynamic" if args.shape is None else args.shape})')
     paths = export_onnx(model, args.out, args.shape, args.opset)
     print(f'wrote {paths.dense} and {paths.describe}')

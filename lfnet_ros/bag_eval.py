@@ -12,7 +12,8 @@ the ground truth on ``/ground_truth/pose`` (the topic names are options).
    ``ROS_DOMAIN_ID``, each only where unset). The node's parameters are
    ``config/frontend.yaml`` with ``backend``, ``top_k``, ``weights``, ``qos_reliability`` (and
    with ``--resize`` ``resize_width`` / ``resize_height``, with ``--pyramid-levels``
-   ``pyramid_levels``) overridden, written to ``DIR/node_params.yaml``.
+   ``pyramid_levels``, with ``--pool-scales`` ``descriptor_pool_scales``) overridden, written
+   to ``DIR/node_params.yaml``.
 2. The node: with ``launch_ros`` importable and this package in the ament index (a colcon
    install), ``launch/frontend.launch.py`` runs in a ``launch.LaunchService`` in its own
    process (its topic arguments already are the bag's topics); otherwise (``ros2 launch`` is
@@ -54,7 +55,8 @@ alignment, ATE, RPE per frame and per metre; the same files give the same number
 ``report.json`` keys: ``bag``, ``weights``, ``untrained`` (no ``--weights`` and no shipped
 ``lfnet_default.pt``: random network, the LF-Net numbers say nothing about LF-Net), ``backend``
 (as the node reports it), ``top_k``, ``network_size`` (the size the network runs at),
-``pyramid_levels``, ``image_size``, ``node_launcher``, ``player``, ``pacing``,
+``pyramid_levels``, ``descriptor_pool_scales`` (empty: the checkpoint's own), ``image_size``,
+``node_launcher``, ``player``, ``pacing``,
 ``frames`` (``in``: colour frames published, ``processed``, ``dropped``, ``lost_waiting``:
 closed-loop waits that timed out, ``node``: the node's drop counters),
 ``keypoints_per_frame`` / ``matches_per_frame`` / ``inliers_per_frame`` (mean, median, min,
@@ -131,6 +133,7 @@ def run_eval(args: argparse.Namespace) -> Dict[str, object]:
     params = node_parameters(NodeLaunch(
         backend=args.backend, top_k=args.top_k, weights=args.weights,
         pyramid_levels=args.pyramid_levels, resize=args.resize,
+        pool_scales=tuple(args.pool_scales) if args.pool_scales else None,
         qos_reliability='reliable' if player_kind == 'builtin' else 'best_effort'))
     params_file = write_parameters_file(out / 'node_params.yaml', params)
     bag_stamps = colour_stamps(args.bag, topics.color)
@@ -205,6 +208,7 @@ def run_eval(args: argparse.Namespace) -> Dict[str, object]:
             resize=args.resize, resize_scale=float(params.get('resize_scale', 1.0))
         ).network_size(int(width), int(height))),
         'pyramid_levels': int(params.get('pyramid_levels', 1)),
+        'descriptor_pool_scales': str(params.get('descriptor_pool_scales', '')),
         'image_size': [int(width), int(height)],
         'node_launcher': launcher,
         'player': 'lfnet-bag-play (in-process BagPlayer)' if player_kind == 'builtin'
@@ -250,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
                         '(resize_scale of config/frontend.yaml)')
     parser.add_argument('--pyramid-levels', type=int, default=None, metavar='N',
                         help="node parameter pyramid_levels (default: the node's)")
+    parser.add_argument('--pool-scales', type=float, nargs='+', default=None, metavar='F',
+                        help='node parameter descriptor_pool_scales, e.g. 0.7071 1.4142 '
+                        "(default: the checkpoint's own)")
     parser.add_argument('--compare', choices=COMPARE_METHODS,
                         help='also run the same back-end on these features in-process')
     parser.add_argument('--rate', type=float, default=0.0,

@@ -9,7 +9,7 @@ from lfnet_core.frontend import Frontend, FrontendConfig
 from lfnet_core.inference import create_backend, default_cache_dir
 from lfnet_ros.node_diagnostics import hardware_id
 from lfnet_ros.node_health import HealthMonitor
-from lfnet_ros.node_parameters import network_size_text
+from lfnet_ros.node_parameters import network_size_text, pool_scales
 
 
 def load_frontend(params: Mapping[str, object], config: FrontendConfig, logger: object,
@@ -31,7 +31,8 @@ def load_frontend(params: Mapping[str, object], config: FrontendConfig, logger: 
         backend = create_backend(params['backend'], weights=params['weights'] or None,
                                  onnx_dir=params['onnx_dir'] or None,
                                  threads=params['threads'] or None,
-                                 engine_path=params['engine_path'] or None)
+                                 engine_path=params['engine_path'] or None,
+                                 pool_scales=pool_scales(params))
     except Exception as exc:  # noqa: B902 - any load failure is reported, not raised
         detail = f'{type(exc).__name__}: {exc}'
         health.failed(detail)
@@ -41,5 +42,6 @@ def load_frontend(params: Mapping[str, object], config: FrontendConfig, logger: 
     logger.info(
         f'backend {backend.name} on {device} ready in {time.monotonic() - started:.1f} s; '
         f'top_k {config.top_k}, network input {network_size_text(config)}, pyramid levels '
-        f'{config.pyramid_levels}')
+        f'{config.pyramid_levels}, descriptor pool scales '
+        f"{params['descriptor_pool_scales'] or 'from the checkpoint'}")
     return Frontend(backend, config), device

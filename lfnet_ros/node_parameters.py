@@ -7,11 +7,12 @@
 frame. The others (backend, weights, topics' QoS, frames) are read-only.
 """
 
-from typing import Dict, Mapping, Optional
+from typing import Dict, Mapping, Optional, Tuple
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 
+from lfnet_core.config import DescriptorConfig
 from lfnet_core.frontend import FrontendConfig
 from lfnet_core.vo import RansacConfig
 from lfnet_ros.camera_mount import parse_base_to_camera
@@ -26,6 +27,11 @@ PARAMETERS = {
                     'lfnet_describe.engine (lfnet-build-engine EXPORT_DIR --out FOLDER); empty: '
                     'the engine cache. Engines are only loaded, never built at start-up', None),
     'threads': (0, 'ONNX Runtime intra-op threads; 0: its default', (0, 256)),
+    'descriptor_pool_scales': ('', 'describe each keypoint on patches at its scale times each '
+                               'of these factors and average, e.g. "0.7071 1.4142" (one '
+                               'descriptor pass each: better matches, slower); empty: the '
+                               "checkpoint's own setting (one patch for the shipped weights)",
+                               None),
     'resize_width': (0, 'network input width; 0 with resize_height 0: native size', (0, 8192)),
     'resize_height': (0, 'network input height; 0: native size', (0, 8192)),
     'resize_scale': (0.5, 'network input size as a fraction of the image size, used when '
@@ -118,6 +124,28 @@ def network_size_text(config: FrontendConfig) -> str:
     return 'the image size'
 
 
+def pool_scales(params: Mapping[str, object]) -> Optional[Tuple[float, ...]]:
+    """Return the factors of `descriptor_pool_scales`, or None when it is empty.
+
+    Raises:
+        ValueError: not numbers separated by spaces or commas, or factors
+            `DescriptorConfig.pool_scales` refuses.
+
+    """
+    text = str(params['descriptor_pool_scales']).replace(',', ' ').strip()
+    if not text:
+        return None
+    try:
+        factors = tuple(float(item) for item in text.split())
+    except ValueError as exc:
+        raise ValueError(f'descriptor_pool_scales: need numbers such as "0.7071 1.4142", got '
+                         f"{params['descriptor_pool_scales']!r}") from exc
+    try:
+        return DescriptorConfig(pool_scales=factors).pool_scales
+    except ValueError as exc:
+        raise ValueError(f'descriptor_pool_scales: {exc}') from exc
+
+
 def health_config(params: Mapping[str, object]) -> HealthConfig:
     """Return the diagnostics thresholds held by the node's `diagnostics_*` parameters."""
     return HealthConfig(window=float(params['diagnostics_window']),
@@ -140,6 +168,7 @@ def check_parameters(params: Mapping[str, object]) -> None:
         raise ValueError('base_to_camera is set but base_frame is empty: name the frame the '
                          'camera pose is given in')
     parse_base_to_camera(str(params['base_to_camera']))
+    pool_scales(params)
     frontend_config(params)
     health_config(params)
 

@@ -63,6 +63,7 @@ class NodeLaunch:
         resize: (width, height) the network runs at (``resize_width`` / ``resize_height``).
         resize_scale: the ``resize_scale`` parameter.
         threads: the ``threads`` parameter.
+        pool_scales: the ``descriptor_pool_scales`` factors.
 
     """
 
@@ -74,6 +75,7 @@ class NodeLaunch:
     resize: Optional[Tuple[int, int]] = None
     resize_scale: Optional[float] = None
     threads: Optional[int] = None
+    pool_scales: Optional[Tuple[float, ...]] = None
 
     def overrides(self) -> Dict[str, Union[str, int, float]]:
         """Return the parameters to set, in a stable order."""
@@ -91,6 +93,8 @@ class NodeLaunch:
             values['resize_scale'] = float(self.resize_scale)
         if self.threads is not None:
             values['threads'] = int(self.threads)
+        if self.pool_scales is not None:
+            values['descriptor_pool_scales'] = ' '.join(f'{f:g}' for f in self.pool_scales)
         return values
 
 
@@ -99,7 +103,10 @@ def node_command(launch: NodeLaunch) -> List[str]:
     command = [sys.executable, '-m', 'lfnet_ros.frontend_node', '--ros-args',
                '--params-file', str(find_package_file('config/frontend.yaml'))]
     for name, value in launch.overrides().items():
-        command += ['-p', f'{name}:={value}']
+        text = str(value)
+        if isinstance(value, str) and text and not isinstance(yaml.safe_load(text), str):
+            text = f"'{text}'"  # a string parameter that reads as a number ('1.5'), say
+        command += ['-p', f'{name}:={text}']
     return command
 
 

@@ -10,7 +10,7 @@ it logs once which one runs and why the others were passed over. Each backend's 
 import logging
 import os
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 from lfnet_core.cache import onnx_cache_folder
 from lfnet_core.inference.base import Backend
@@ -23,31 +23,33 @@ from lfnet_core.tensorrt.environment import EngineEnvironment, INSTALL_HINT
 LOG = logging.getLogger(__name__)
 BACKEND_NAMES = ('auto', 'tensorrt', 'onnxruntime', 'torch')
 PathLike = Union[str, os.PathLike]
+PoolScales = Optional[Sequence[float]]
 
 
 class BackendUnavailableError(RuntimeError):
     """The requested backend cannot run here; the message says what is missing."""
 
 
-def _create_torch(weights: Optional[PathLike], device: Optional[str]) -> Backend:
+def _create_torch(weights: Optional[PathLike], device: Optional[str],
+                  pool_scales: PoolScales) -> Backend:
     try:
         from lfnet_core.inference.torch_backend import TorchBackend
         from lfnet_core.model.lfnet import load_lfnet
     except ImportError as exc:
         raise BackendUnavailableError(f'PyTorch is not installed ({exc}); install '
                                       'torch==2.13.0') from exc
-    return TorchBackend(load_lfnet(weights, device), device)
+    return TorchBackend(load_lfnet(weights, device, pool_scales=pool_scales), device)
 
 
 def _onnx_model_for(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
-                    cache_dir: Optional[PathLike]) -> OnnxModel:
+                    cache_dir: Optional[PathLike], pool_scales: PoolScales) -> OnnxModel:
     if onnx_dir:
         model = OnnxModel.in_dir(onnx_dir)
         if not model.exists():
             raise BackendUnavailableError(f'no {model.dense.name} / {model.describe.name} in '
                                           f'{onnx_dir}; run lfnet-export --out {onnx_dir}')
-        if weights:
-            _check_onnx_matches_weights(model, weights)
+        if weights or pool_scales is not None:
+            _check_onnx_matches_weights(model, weights, pool_scales)
         return model
     try:
         from lfnet_core.export import export_onnx, model_fingerprint
@@ -55,7 +57,7 @@ def _onnx_model_for(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
     except ImportError as exc:
         raise BackendUnavailableError(f'exporting ONNX needs torch, onnx and onnxscript ({exc}); '
                                       'install them or pass an exported onnx_dir') from exc
-    network = load_lfnet(weights)
+    network = load_lfnet(weights, pool_scales=pool_scales)
     folder = onnx_cache_folder(model_fingerprint(network), cache_dir)
     model = OnnxModel.in_dir(folder)
     if not model.exists():
@@ -64,8 +66,9 @@ def _onnx_model_for(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
     return model
 
 
-def _check_onnx_matches_weights(model: OnnxModel, weights: PathLike) -> None:
-    """Refuse an ONNX folder exported from other weights than the ones named."""
+def _check_onnx_matches_weights(model: OnnxModel, weights: Optional[PathLike],
+                                pool_scales: PoolScales) -> None:
+    """Refuse an ONNX folder exported from other weights (or pooling) than the ones named."""
     import onnx
     try:
         from lfnet_core.export import model_fingerprint
@@ -79,14 +82,22 @@ def _check_onnx_matches_weights(model: OnnxModel, weights: PathLike) -> None:
     except Exception as exc:  # noqa: B902 - protobuf raises DecodeError and others
         raise ValueError(f'cannot load ONNX model {model.dense}: {exc}') from exc
     meta = {p.key: p.value for p in graph.metadata_props}
-    if meta.get('lfnet_fingerprint') != model_fingerprint(load_lfnet(weights)):
-        raise BackendUnavailableError(f'{model.dense} was not exported from {weights}; '
-                                      're-run lfnet-export with these weights')
+    expected = model_fingerprint(load_lfnet(weights, pool_scales=pool_scales))
+    if meta.get('lfnet_fingerprint') != expected:
+        raise BackendUnavailableError(f'{model.dense} was not exported from '
+                                      f'{_named(weights, pool_scales)}; re-run lfnet-export '
+                                      'with these weights and pool scales')
+
+
+def _named(weights: Optional[PathLike], pool_scales: PoolScales) -> str:
+    """Name the weights (and the pooling that replaces theirs) for an error message."""
+    name = str(weights or 'the shipped weights')
+    return name if pool_scales is None else f'{name} with pool_scales {list(pool_scales)}'
 
 
 def _create_onnxruntime(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
                         cache_dir: Optional[PathLike], threads: Optional[int],
-                        use_cuda: bool) -> Backend:
+                        use_cuda: bool, pool_scales: PoolScales) -> Backend:
     try:
         import onnxruntime
         from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
@@ -95,12 +106,14 @@ def _create_onnxruntime(weights: Optional[PathLike], onnx_dir: Optional[PathLike
     providers: List[str] = ['CPUExecutionProvider']
     if use_cuda and 'CUDAExecutionProvider' in onnxruntime.get_available_providers():
         providers.insert(0, 'CUDAExecutionProvider')
-    return OnnxRuntimeBackend(_onnx_model_for(weights, onnx_dir, cache_dir), providers, threads)
+    return OnnxRuntimeBackend(_onnx_model_for(weights, onnx_dir, cache_dir, pool_scales),
+                              providers, threads)
 
 
 def _create_tensorrt(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
                      cache_dir: Optional[PathLike], engine_path: Optional[PathLike],
-                     engine_cache_dir: Optional[PathLike], device: Optional[str]) -> Backend:
+                     engine_cache_dir: Optional[PathLike], device: Optional[str],
+                     pool_scales: PoolScales) -> Backend:
     """Load prebuilt engines, never build them.
 
     From `engine_path`, else the engine cache's entries for this model's ONNX files; both are
@@ -119,7 +132,8 @@ def _create_tensorrt(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
         raise BackendUnavailableError('TensorRT is installed but no CUDA GPU is usable '
                                       '(torch.cuda.is_available() is False)')
     dense, describe = find_tensorrt_engines(EngineEnvironment.detect(), weights, onnx_dir,
-                                            cache_dir, engine_path, engine_cache_dir)
+                                            cache_dir, engine_path, engine_cache_dir,
+                                            pool_scales)
     try:
         return TensorRTBackend(dense, describe,
                                device if device and device.startswith('cuda') else None)
@@ -131,12 +145,13 @@ def _create_tensorrt(weights: Optional[PathLike], onnx_dir: Optional[PathLike],
 def find_tensorrt_engines(env: EngineEnvironment, weights: Optional[PathLike],
                           onnx_dir: Optional[PathLike], cache_dir: Optional[PathLike],
                           engine_path: Optional[PathLike],
-                          engine_cache_dir: Optional[PathLike]) -> Tuple[Path, Path]:
+                          engine_cache_dir: Optional[PathLike],
+                          pool_scales: PoolScales = None) -> Tuple[Path, Path]:
     """Return the checked (dense, describe) engines for `env`.
 
     From `engine_path` (its records checked against `env`, and against the ONNX files in
-    `onnx_dir` and the `weights` when given), else the engine cache's entries for this model's
-    ONNX files. Never builds an engine and never imports TensorRT.
+    `onnx_dir` and the `weights` and `pool_scales` when given), else the engine cache's entries
+    for this model's ONNX files. Never builds an engine and never imports TensorRT.
 
     Raises:
         BackendUnavailableError: an engine is missing, stale or foreign (the message says which).
@@ -145,10 +160,11 @@ def find_tensorrt_engines(env: EngineEnvironment, weights: Optional[PathLike],
     try:
         if engine_path:
             (dense, describe), records = checked_engine_pair(engine_path, env, onnx_dir)
-            if weights:
-                _check_engine_matches_weights(records[0].lfnet_fingerprint, dense, weights)
+            if weights or pool_scales is not None:
+                _check_engine_matches_weights(records[0].lfnet_fingerprint, dense, weights,
+                                              pool_scales)
         else:
-            model = _onnx_model_for(weights, onnx_dir, cache_dir)
+            model = _onnx_model_for(weights, onnx_dir, cache_dir, pool_scales)
             engines = ensure_engines({'dense': model.dense, 'describe': model.describe},
                                      EngineCache(engine_cache_dir), env)
             dense, describe = engines['dense'], engines['describe']
@@ -159,11 +175,13 @@ def find_tensorrt_engines(env: EngineEnvironment, weights: Optional[PathLike],
     return dense, describe
 
 
-def _check_engine_matches_weights(fingerprint: str, engine: Path, weights: PathLike) -> None:
+def _check_engine_matches_weights(fingerprint: str, engine: Path, weights: Optional[PathLike],
+                                  pool_scales: PoolScales) -> None:
     from lfnet_core.export import model_fingerprint
     from lfnet_core.model.lfnet import load_lfnet
-    if fingerprint != model_fingerprint(load_lfnet(weights)):
-        raise BackendUnavailableError(f'{engine} was not built from {weights}; rebuild it with '
+    if fingerprint != model_fingerprint(load_lfnet(weights, pool_scales=pool_scales)):
+        raise BackendUnavailableError(f'{engine} was not built from '
+                                      f'{_named(weights, pool_scales)}; rebuild it with '
                                       'lfnet-build-engine from this export')
 
 
@@ -171,7 +189,8 @@ def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
                    onnx_dir: Optional[PathLike] = None, device: Optional[str] = None,
                    threads: Optional[int] = None, cache_dir: Optional[PathLike] = None,
                    engine_path: Optional[PathLike] = None,
-                   engine_cache_dir: Optional[PathLike] = None) -> Backend:
+                   engine_cache_dir: Optional[PathLike] = None,
+                   pool_scales: PoolScales = None) -> Backend:
     """Create an inference backend.
 
     Args:
@@ -187,6 +206,10 @@ def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
             lfnet_describe.engine (from `lfnet-build-engine EXPORT_DIR --out FOLDER`); without
             it, the engine cache is searched for engines of this model's ONNX files.
         engine_cache_dir: the engine cache (default: `default_cache_dir() / 'tensorrt'`).
+        pool_scales: descriptor pooling factors that replace the checkpoint's
+            (`DescriptorConfig.pool_scales`; each one more descriptor pass); default: its own.
+            Exports, caches and engines follow them; an `onnx_dir` or `engine_path` made
+            without them is refused.
 
     Engines are only loaded, never built here: build them with `lfnet-build-engine`. `auto`
     takes TensorRT only when it is importable, a GPU is present and a matching engine exists;
@@ -199,20 +222,15 @@ def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
     """
     if name not in BACKEND_NAMES:
         raise ValueError(f'unknown backend {name!r}; choose one of {BACKEND_NAMES}')
-    if name == 'torch':
-        return _create_torch(weights, device)
-    if name == 'onnxruntime':
-        return _create_onnxruntime(weights, onnx_dir, cache_dir, threads, use_cuda=True)
-    if name == 'tensorrt':
-        return _create_tensorrt(weights, onnx_dir, cache_dir, engine_path, engine_cache_dir,
-                                device)
+    factories = {'tensorrt': lambda: _create_tensorrt(weights, onnx_dir, cache_dir, engine_path,
+                                                      engine_cache_dir, device, pool_scales),
+                 'onnxruntime': lambda: _create_onnxruntime(weights, onnx_dir, cache_dir,
+                                                            threads, True, pool_scales),
+                 'torch': lambda: _create_torch(weights, device, pool_scales)}
+    if name != 'auto':
+        return factories[name]()
     reasons = []
-    factories = (('tensorrt', lambda: _create_tensorrt(weights, onnx_dir, cache_dir, engine_path,
-                                                       engine_cache_dir, device)),
-                 ('onnxruntime', lambda: _create_onnxruntime(weights, onnx_dir, cache_dir,
-                                                             threads, use_cuda=True)),
-                 ('torch', lambda: _create_torch(weights, device)))
-    for backend_name, factory in factories:
+    for backend_name, factory in factories.items():
         try:
             backend = factory()
         except BackendUnavailableError as exc:

@@ -6,10 +6,11 @@ Credits: Y. Ono, E. Trulls, P. Fua, K. M. Yi, "LF-Net: Learning Local Features f
 NeurIPS 2018; reference code vcg-uvic/lf-net-release. This is an independent PyTorch port.
 """
 
+from dataclasses import replace
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -187,17 +188,25 @@ class LFNet(nn.Module):
 
 
 def load_lfnet(weights: Optional[Union[str, os.PathLike]] = None,
-               device: Optional[Union[str, torch.device]] = None, seed: int = 0) -> LFNet:
+               device: Optional[Union[str, torch.device]] = None, seed: int = 0,
+               pool_scales: Optional[Sequence[float]] = None) -> LFNet:
     """Load weights from a path, else the shipped default, else a seeded random model.
 
     Random weights are for tests and plumbing only: they make no claim of accuracy, and a
-    warning says so.
+    warning says so. `pool_scales`, when given, replaces the checkpoint's descriptor pooling
+    (`DescriptorConfig.pool_scales`; ValueError when invalid).
     """
     if weights:
-        return LFNet.from_pretrained(weights, device)
-    if DEFAULT_WEIGHTS.is_file():
-        return LFNet.from_pretrained(DEFAULT_WEIGHTS, device)
-    LOG.warning('no LF-Net weights given and none shipped: using UNTRAINED random weights '
-                '(seed %d); results mean nothing', seed)
-    torch.manual_seed(seed)
-    return LFNet().to(device or 'cpu').eval()
+        model = LFNet.from_pretrained(weights, device)
+    elif DEFAULT_WEIGHTS.is_file():
+        model = LFNet.from_pretrained(DEFAULT_WEIGHTS, device)
+    else:
+        LOG.warning('no LF-Net weights given and none shipped: using UNTRAINED random weights '
+                    '(seed %d); results mean nothing', seed)
+        torch.manual_seed(seed)
+        model = LFNet().to(device or 'cpu').eval()
+    if pool_scales is not None:
+        factors = tuple(float(factor) for factor in pool_scales)
+        model.config = replace(model.config,
+                               descriptor=replace(model.config.descriptor, pool_scales=factors))
+    return model
