@@ -102,6 +102,22 @@ class DescriptorConfig:
                              f'{pool!r}')
 
 
+def pool_factors(values: Any) -> Tuple[float, ...]:
+    """Return `values` (a sequence of numbers) as checked `DescriptorConfig.pool_scales`.
+
+    Raises:
+        ValueError: not a sequence of 1 to 8 finite numbers > 0 (a string is refused).
+
+    """
+    if isinstance(values, (str, bytes)) or not hasattr(values, '__iter__'):
+        raise ValueError(f'pool_scales: need a sequence of numbers, got {values!r}')
+    try:
+        factors = tuple(float(value) for value in values)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f'pool_scales: need numbers, got {values!r}') from exc
+    return DescriptorConfig(pool_scales=factors).pool_scales
+
+
 @dataclass(frozen=True)
 class LFNetConfig:
     """Whole-model configuration.

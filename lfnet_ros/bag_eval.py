@@ -55,7 +55,7 @@ alignment, ATE, RPE per frame and per metre; the same files give the same number
 ``report.json`` keys: ``bag``, ``weights``, ``untrained`` (no ``--weights`` and no shipped
 ``lfnet_default.pt``: random network, the LF-Net numbers say nothing about LF-Net), ``backend``
 (as the node reports it), ``top_k``, ``network_size`` (the size the network runs at),
-``pyramid_levels``, ``descriptor_pool_scales`` (empty: the checkpoint's own), ``image_size``,
+``pyramid_levels``, ``descriptor_pool_scales`` (null: the checkpoint's own), ``image_size``,
 ``node_launcher``, ``player``, ``pacing``,
 ``frames`` (``in``: colour frames published, ``processed``, ``dropped``, ``lost_waiting``:
 closed-loop waits that timed out, ``node``: the node's drop counters),
@@ -82,6 +82,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import rclpy
 
 from lfnet_core import trajectory
+from lfnet_core.config import pool_factors
 from lfnet_core.frontend import FrontendConfig
 from lfnet_core.inference import BACKEND_NAMES
 from lfnet_core.summary_stats import percentiles_ms
@@ -93,6 +94,7 @@ from lfnet_ros.bag_reading import bag_ground_truth, BagError, BagImages, check_b
     colour_stamps, Topics
 from lfnet_ros.cli_arguments import parse_size
 from lfnet_ros.match_image import write_matches_image
+from lfnet_ros.node_parameters import pool_scales
 from lfnet_ros.node_process import launch_available, launch_file_command, node_parameters, \
     NodeError, NodeLaunch, NodeProcess, remapped_node_command, weights_status, \
     write_parameters_file
@@ -208,7 +210,7 @@ def run_eval(args: argparse.Namespace) -> Dict[str, object]:
             resize=args.resize, resize_scale=float(params.get('resize_scale', 1.0))
         ).network_size(int(width), int(height))),
         'pyramid_levels': int(params.get('pyramid_levels', 1)),
-        'descriptor_pool_scales': str(params.get('descriptor_pool_scales', '')),
+        'descriptor_pool_scales': list(pool_scales(params) or ()) or None,
         'image_size': [int(width), int(height)],
         'node_launcher': launcher,
         'player': 'lfnet-bag-play (in-process BagPlayer)' if player_kind == 'builtin'
@@ -284,6 +286,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error('--top-k must be at least 1')
     if args.rate < 0:
         parser.error('--rate must be >= 0')
+    if args.pool_scales:
+        try:
+            args.pool_scales = pool_factors(args.pool_scales)
+        except ValueError as exc:
+            parser.error(f'--pool-scales: {exc}')
     try:
         with temporary_environ({**ros_environment(os.environ, os.getpid()),
                                 **evo_home(os.environ)}):

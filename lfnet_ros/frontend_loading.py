@@ -39,9 +39,9 @@ def load_frontend(params: Mapping[str, object], config: FrontendConfig, logger: 
         logger.error(f'cannot load the model, processing nothing: {detail}')
         return None
     device = hardware_id(backend)
+    pooling = ' '.join(f'{factor:g}' for factor in backend.config.descriptor.pool_scales)
     logger.info(
         f'backend {backend.name} on {device} ready in {time.monotonic() - started:.1f} s; '
         f'top_k {config.top_k}, network input {network_size_text(config)}, pyramid levels '
-        f'{config.pyramid_levels}, descriptor pool scales '
-        f"{params['descriptor_pool_scales'] or 'from the checkpoint'}")
+        f'{config.pyramid_levels}, descriptor pool scales {pooling}')
     return Frontend(backend, config), device

@@ -12,7 +12,7 @@ from typing import Dict, Mapping, Optional, Tuple
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 
-from lfnet_core.config import DescriptorConfig
+from lfnet_core.config import pool_factors
 from lfnet_core.frontend import FrontendConfig
 from lfnet_core.vo import RansacConfig
 from lfnet_ros.camera_mount import parse_base_to_camera
@@ -90,6 +90,9 @@ PARAMETERS = {
                               (0.0, 1.0)),
 }
 
+# Parameters of any type, checked when read: a number or list where text is meant still works.
+DYNAMIC_TYPING = frozenset({'descriptor_pool_scales'})
+
 LIVE = frozenset({
     'top_k', 'resize_width', 'resize_height', 'resize_scale', 'pyramid_levels',
     'match_max_distance', 'match_ratio', 'depth_scale', 'depth_min', 'depth_max',
@@ -127,23 +130,25 @@ def network_size_text(config: FrontendConfig) -> str:
 def pool_scales(params: Mapping[str, object]) -> Optional[Tuple[float, ...]]:
     """Return the factors of `descriptor_pool_scales`, or None when it is empty.
 
+    The parameter takes any type (`DYNAMIC_TYPING`): text such as "0.7071 1.4142" or
+    "0.7071, 1.4142", a number (a params file's unquoted 1.5) or a list of numbers.
+
     Raises:
-        ValueError: not numbers separated by spaces or commas, or factors
-            `DescriptorConfig.pool_scales` refuses.
+        ValueError: other values, or factors `DescriptorConfig.pool_scales` refuses.
 
     """
-    text = str(params['descriptor_pool_scales']).replace(',', ' ').strip()
-    if not text:
+    value = params['descriptor_pool_scales']
+    if isinstance(value, str):
+        value = value.replace(',', ' ').split()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value]
+    if isinstance(value, (list, tuple)) and not value:
         return None
     try:
-        factors = tuple(float(item) for item in text.split())
+        return pool_factors(value)
     except ValueError as exc:
-        raise ValueError(f'descriptor_pool_scales: need numbers such as "0.7071 1.4142", got '
-                         f"{params['descriptor_pool_scales']!r}") from exc
-    try:
-        return DescriptorConfig(pool_scales=factors).pool_scales
-    except ValueError as exc:
-        raise ValueError(f'descriptor_pool_scales: {exc}') from exc
+        raise ValueError(f'descriptor_pool_scales: need factors such as "0.7071 1.4142" '
+                         f"({exc}), got {params['descriptor_pool_scales']!r}") from exc
 
 
 def health_config(params: Mapping[str, object]) -> HealthConfig:
@@ -190,7 +195,7 @@ def parameter_descriptor(name: str, description: str,
     live = name in LIVE
     descriptor = ParameterDescriptor(
         name=name, description=description + ('' if live else ' (read-only)'),
-        read_only=not live)
+        read_only=not live, dynamic_typing=name in DYNAMIC_TYPING)
     if bounds is not None and isinstance(bounds[0], int):
         descriptor.integer_range = [IntegerRange(from_value=bounds[0], to_value=bounds[1])]
     elif bounds is not None:

@@ -94,7 +94,7 @@ class NodeLaunch:
         if self.threads is not None:
             values['threads'] = int(self.threads)
         if self.pool_scales is not None:
-            values['descriptor_pool_scales'] = ' '.join(f'{f:g}' for f in self.pool_scales)
+            values['descriptor_pool_scales'] = ' '.join(repr(float(f)) for f in self.pool_scales)
         return values
 
 

@@ -10,9 +10,10 @@ it logs once which one runs and why the others were passed over. Each backend's 
 import logging
 import os
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from lfnet_core.cache import onnx_cache_folder
+from lfnet_core.config import pool_factors
 from lfnet_core.inference.base import Backend
 from lfnet_core.onnx_model import OnnxModel
 from lfnet_core.tensorrt.backend import TensorRTBackend
@@ -216,21 +217,35 @@ def create_backend(name: str = 'auto', weights: Optional[PathLike] = None,
     else ONNX Runtime (CUDA provider when present, else CPU); else PyTorch.
 
     Raises:
-        ValueError: unknown name.
-        BackendUnavailableError: a named backend cannot run here.
+        ValueError: unknown name, or invalid `pool_scales`.
+        BackendUnavailableError: a named backend cannot run here (or not with `pool_scales`).
 
     """
     if name not in BACKEND_NAMES:
         raise ValueError(f'unknown backend {name!r}; choose one of {BACKEND_NAMES}')
+    pool_scales = None if pool_scales is None else pool_factors(pool_scales)
+
+    def checked(create: Callable[[], Backend]) -> Callable[[], Backend]:
+        """Refuse a backend whose model pools otherwise than asked (an export without torch)."""
+        def create_checked() -> Backend:
+            backend = create()
+            pooled = backend.config.descriptor.pool_scales
+            if pool_scales is not None and pooled != pool_scales:
+                raise BackendUnavailableError(
+                    f'{backend.name} runs a model with pool_scales {list(pooled)}, not '
+                    f'{list(pool_scales)}: export it with lfnet-export --pool-scales')
+            return backend
+        return create_checked
+
     factories = {'tensorrt': lambda: _create_tensorrt(weights, onnx_dir, cache_dir, engine_path,
                                                       engine_cache_dir, device, pool_scales),
                  'onnxruntime': lambda: _create_onnxruntime(weights, onnx_dir, cache_dir,
                                                             threads, True, pool_scales),
                  'torch': lambda: _create_torch(weights, device, pool_scales)}
     if name != 'auto':
-        return factories[name]()
+        return checked(factories[name])()
     reasons = []
-    for backend_name, factory in factories.items():
+    for backend_name, factory in ((key, checked(value)) for key, value in factories.items()):
         try:
             backend = factory()
         except BackendUnavailableError as exc:

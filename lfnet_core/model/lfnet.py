@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lfnet_core.config import LFNetConfig
+from lfnet_core.config import LFNetConfig, pool_factors
 from lfnet_core.inference.base import extract_features
 from lfnet_core.local_features import Features
 from lfnet_core.model.descriptor import DescriptorNet, unit_length
@@ -206,7 +206,6 @@ def load_lfnet(weights: Optional[Union[str, os.PathLike]] = None,
         torch.manual_seed(seed)
         model = LFNet().to(device or 'cpu').eval()
     if pool_scales is not None:
-        factors = tuple(float(factor) for factor in pool_scales)
-        model.config = replace(model.config,
-                               descriptor=replace(model.config.descriptor, pool_scales=factors))
+        model.config = replace(model.config, descriptor=replace(
+            model.config.descriptor, pool_scales=pool_factors(pool_scales)))
     return model

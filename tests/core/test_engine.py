@@ -253,6 +253,9 @@ def test_engine_path_is_checked(exported, tmp_path, caplog):
     _store(folder, 'lfnet_dense.engine', _record(onnx_sha256=dense_sha,
                                                  lfnet_fingerprint=fingerprint))
     assert engines(weights=weights)[0] == folder / 'lfnet_dense.engine'
+    with pytest.raises(BackendUnavailableError, match='pool_scales'):
+        engines(weights=weights, pool_scales=(0.7071, 1.4142))  # built without that pooling
+    assert engines(weights=weights, pool_scales=(1.0,))[0] == folder / 'lfnet_dense.engine'
     with pytest.raises(BackendUnavailableError, match='engine not found'):
         engines(engine_path=tmp_path / 'elsewhere')
     with pytest.raises(BackendUnavailableError, match='must be a folder'):

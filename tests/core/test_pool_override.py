@@ -6,6 +6,8 @@ The ONNX export is the session's shared one (test_backends.py, test_export.py).
 """
 
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,9 +16,7 @@ import skimage.data
 from lfnet_core.config import DescriptorConfig, LFNetConfig
 from lfnet_core.export import model_fingerprint
 from lfnet_core.inference import BackendUnavailableError, create_backend, onnx_cache_folder
-from lfnet_core.inference.factory import find_tensorrt_engines
 from lfnet_core.model.lfnet import LFNet, load_lfnet
-from lfnet_core.tensorrt.environment import EngineEnvironment
 from model_helpers import randomised_model, shared_export
 
 POOL = (0.7071, 1.4142)
@@ -70,8 +70,6 @@ def test_an_export_without_the_pooling_is_never_used_for_it(exported, tmp_path, 
     with pytest.raises(BackendUnavailableError, match='pool_scales'):
         create_backend('onnxruntime', weights=weights, onnx_dir=paths.dense.parent,
                        pool_scales=POOL)
-    with pytest.raises(BackendUnavailableError, match='pool_scales'):
-        create_backend('onnxruntime', onnx_dir=paths.dense.parent, pool_scales=POOL)
     # The cache holds the unpooled export; pooling asks for its own, so it would export.
     folder = onnx_cache_folder(model_fingerprint(model), tmp_path)
     folder.mkdir(parents=True)
@@ -83,9 +81,35 @@ def test_an_export_without_the_pooling_is_never_used_for_it(exported, tmp_path, 
         create_backend('onnxruntime', weights=weights, cache_dir=tmp_path, pool_scales=POOL)
 
 
-def test_engines_built_without_the_pooling_are_refused_for_it(exported, tmp_path):
-    _, paths, weights = exported
-    env = EngineEnvironment('10.15.1', 'NVIDIA H100')
-    with pytest.raises(BackendUnavailableError, match='pool_scales'):
-        find_tensorrt_engines(env, weights, paths.dense.parent, None, None, tmp_path,
-                              pool_scales=POOL)
+def test_without_torch_the_export_is_checked_by_its_own_metadata(exported):
+    _, paths, _ = exported
+    code = ('import sys\n'
+            "sys.modules['torch'] = None  # any import of torch now fails\n"
+            'from lfnet_core import create_backend\n'
+            'from lfnet_core.inference import BackendUnavailableError\n'
+            "same = create_backend('onnxruntime', onnx_dir=sys.argv[1], pool_scales=[1.0])\n"
+            'print(same.config.descriptor.pool_scales)\n'
+            'try:\n'
+            "    create_backend('onnxruntime', onnx_dir=sys.argv[1], pool_scales=[0.7, 1.4])\n"
+            'except BackendUnavailableError as exc:\n'
+            "    print('refused:', exc)\n")
+    result = subprocess.run([sys.executable, '-c', code, str(paths.dense.parent)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == '(1.0,)'
+    assert lines[1].startswith('refused:') and 'pool_scales [1.0]' in lines[1]
+
+
+def test_a_pooled_export_runs_as_the_pooled_torch_model(exported, tmp_path):
+    model, _, weights = exported
+    image = np.ascontiguousarray(skimage.data.camera()[150:330, 120:360])
+    backend = create_backend('onnxruntime', weights=weights, cache_dir=tmp_path,
+                             pool_scales=POOL)
+    pooled = load_lfnet(weights, pool_scales=POOL)
+    assert backend.config.descriptor.pool_scales == POOL
+    assert onnx_cache_folder(model_fingerprint(pooled), tmp_path).is_dir()
+    got = backend.extract(image, top_k=100)
+    expected = create_backend('torch', weights=weights, pool_scales=POOL).extract(image, top_k=100)
+    np.testing.assert_allclose(got['keypoints'], expected['keypoints'], rtol=0, atol=1e-3)
+    np.testing.assert_allclose(got['descriptors'], expected['descriptors'], rtol=0, atol=1e-4)

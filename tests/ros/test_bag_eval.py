@@ -26,7 +26,7 @@ from lfnet_ros.orb_comparison import OrbBackend  # noqa: E402
 FRAMES = 4
 PNG = b'\x89PNG\r\n\x1a\n'
 REPORT_KEYS = ['bag', 'weights', 'untrained', 'backend', 'top_k', 'network_size',
-               'pyramid_levels', 'image_size',
+               'pyramid_levels', 'descriptor_pool_scales', 'image_size',
                'node_launcher',
                'player', 'pacing', 'frames', 'keypoints_per_frame', 'matches_per_frame',
                'inliers_per_frame', 'inlier_ratio', 'tracking', 'trajectory', 'latency_ms',
@@ -102,6 +102,7 @@ def test_eval_reports_lfnet_and_orb(ros_env, bag, tmp_path, capsys):
     assert report['backend'] == 'torch'
     assert report['image_size'] == [320, 240]
     assert report['network_size'] == [160, 120]
+    assert report['descriptor_pool_scales'] is None  # the checkpoint's own
     params = (out / 'node_params.yaml').read_text()
     assert 'resize_width: 160' in params and 'resize_height: 120' in params
     assert report['pacing'] == 'closed loop'

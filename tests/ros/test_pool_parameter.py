@@ -4,13 +4,18 @@
 
 import pytest
 
-pytest.importorskip('rclpy', reason='rclpy is not importable (ROS 2 not installed)')
+rclpy = pytest.importorskip('rclpy', reason='rclpy is not importable (ROS 2 not installed)')
+
+from rclpy.parameter import Parameter  # noqa: E402
 
 from lfnet_core.frontend import FrontendConfig  # noqa: E402
 from lfnet_ros.frontend_loading import load_frontend  # noqa: E402
 from lfnet_ros.node_health import HealthMonitor  # noqa: E402
-from lfnet_ros.node_parameters import check_parameters, PARAMETERS, pool_scales  # noqa: E402
+from lfnet_ros.node_parameters import check_parameters, declare_parameters, \
+    PARAMETERS, pool_scales  # noqa: E402
 from lfnet_ros.node_process import node_command, node_parameters, NodeLaunch  # noqa: E402
+
+POOL = (0.7071, 1.4142)
 
 
 def defaults(**changes) -> dict:
@@ -32,17 +37,36 @@ class Lines:
         self.lines.append(('error', text))
 
 
-@pytest.mark.parametrize('text, expected', [('', None), ('  ', None), ('1.5', (1.5,)),
-                                            ('0.7071 1.4142', (0.7071, 1.4142)),
-                                            ('0.7071, 1.4142', (0.7071, 1.4142))])
-def test_pool_scales_are_parsed_from_text(text, expected):
-    assert pool_scales(defaults(descriptor_pool_scales=text)) == expected
+@pytest.mark.parametrize('value, expected', [('', None), ('  ', None), ([], None),
+                                             ('1.5', (1.5,)), (1.5, (1.5,)), (2, (2.0,)),
+                                             ('0.7071 1.4142', POOL), ('0.7071, 1.4142', POOL),
+                                             ([0.7071, 1.4142], POOL)])
+def test_pool_scales_are_read_from_text_numbers_and_lists(value, expected):
+    assert pool_scales(defaults(descriptor_pool_scales=value)) == expected
 
 
-@pytest.mark.parametrize('text', ['a b', '0', '-1 1', 'inf', '1 1 1 1 1 1 1 1 1'])
-def test_bad_pool_scales_are_refused_before_anything_loads(text):
+@pytest.mark.parametrize('value', ['a b', '0', '-1 1', 'inf', '1 1 1 1 1 1 1 1 1', True,
+                                   ['a'], [0.0]])
+def test_bad_pool_scales_are_refused_before_anything_loads(value):
     with pytest.raises(ValueError, match='descriptor_pool_scales'):
-        check_parameters(defaults(descriptor_pool_scales=text))
+        check_parameters(defaults(descriptor_pool_scales=value))
+
+
+@pytest.mark.parametrize('value, expected', [(1.5, (1.5,)), ([0.7071, 1.4142], POOL),
+                                             ('0.7071 1.4142', POOL), ('', None)])
+def test_a_params_file_may_give_a_number_or_a_list(ros_env, value, expected):
+    # rclpy refuses a double for a string parameter unless it is dynamically typed.
+    context = rclpy.Context()
+    rclpy.init(args=[], context=context)
+    try:
+        node = rclpy.create_node('pool_parameter_test', context=context, parameter_overrides=[
+            Parameter('descriptor_pool_scales', value=value)])
+        try:
+            assert pool_scales(declare_parameters(node)) == expected
+        finally:
+            node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
 
 
 def test_the_node_loads_the_backend_with_the_pooling_and_logs_it():
