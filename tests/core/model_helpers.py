@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Test helpers shared by the core model tests: a non-trivial seeded model, one ONNX export."""
 
+import subprocess
+import sys
+
 import torch
 from torch import nn
 
@@ -36,3 +39,15 @@ def shared_export(tmp_path_factory, model):
     if not paths.exists():
         export_onnx(model, base / 'onnx')
     return paths, weights
+
+
+def run_without_torch(code: str, *args: str) -> str:
+    """Run Python `code` (argv: `args`) in a process where importing torch fails; return stdout.
+
+    The process must exit with status 0 (the assertion shows the end of its stderr).
+    """
+    blocker = "import sys\nsys.modules['torch'] = None  # any import of torch now fails\n"
+    result = subprocess.run([sys.executable, '-c', blocker + code, *args],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout

@@ -9,7 +9,6 @@ base temporary directory), so the session exports once.
 import json
 import logging
 import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -24,7 +23,7 @@ from lfnet_core.inference import (
     BackendUnavailableError, create_backend, default_cache_dir, onnx_cache_folder, OUTPUT_KEYS)
 from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
 from lfnet_core.model.lfnet import LFNet, load_lfnet
-from model_helpers import randomised_model, shared_export
+from model_helpers import randomised_model, run_without_torch, shared_export
 
 
 @pytest.fixture(scope='module')
@@ -143,17 +142,12 @@ def test_default_cache_dir(monkeypatch, tmp_path):
 def test_onnxruntime_path_needs_no_torch(exported):
     """`import lfnet_core` and an ONNX Runtime backend on an exported folder run without torch."""
     _, paths, _ = exported
-    code = ('import sys\n'
-            "sys.modules['torch'] = None  # any import of torch now fails\n"
-            'import numpy as np\n'
+    code = ('import numpy as np\n'
             'from lfnet_core import create_backend, Frontend, mutual_nearest_neighbours\n'
             "backend = create_backend('onnxruntime', onnx_dir=sys.argv[1], threads=1)\n"
             'image = np.random.default_rng(0).integers(0, 256, (96, 128), dtype=np.uint8)\n'
             "print(backend.name, len(backend.extract(image, 10)['keypoints']))\n")
-    result = subprocess.run([sys.executable, '-c', code, str(paths.dense.parent)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.split() == ['onnxruntime', '10']
+    assert run_without_torch(code, str(paths.dense.parent)).split() == ['onnxruntime', '10']
 
 
 def test_missing_weights_file_for_torch_backend(tmp_path):
