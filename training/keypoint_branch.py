@@ -12,7 +12,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 
-from lfnet_core.model.descriptor import unit_length
+from lfnet_core.model.descriptor import pool_descriptors
 from lfnet_core.model.lfnet import LFNet
 from lfnet_core.ops.nms import strict_nms_mask
 from lfnet_core.ops.sampling import extract_patches, gather_at
@@ -65,11 +65,13 @@ def pooled_descriptors(descriptor: torch.nn.Module, x: torch.Tensor, keypoints: 
     gradient, for a teacher network.
     """
     batch, count = keypoints.shape[:2]
-    total = 0.0
-    for factor in factors:
+
+    def describe(factor: float) -> torch.Tensor:
         patches = extract_patches(x, keypoints, scales * factor, orientations, patch)
-        total = total + descriptor(patches.reshape(batch * count, 1, patch, patch))
-    return unit_length(total.reshape(batch, count, -1))
+        return descriptor(patches.reshape(batch * count, 1, patch, patch)).reshape(
+            batch, count, -1)
+
+    return pool_descriptors([describe(factor) for factor in factors])
 
 
 def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: int,

@@ -5,6 +5,8 @@
 Port of `models/simple_desc.py` of vcg-uvic/lf-net-release (docs/network.md, "Descriptor").
 """
 
+from typing import Sequence
+
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -15,6 +17,13 @@ from lfnet_core.config import DescriptorConfig
 def unit_length(descriptors: torch.Tensor) -> torch.Tensor:
     """Return `descriptors` scaled to unit L2 norm along the last axis (1e-12 keeps 0 finite)."""
     return descriptors / torch.sqrt((descriptors * descriptors).sum(dim=-1, keepdim=True) + 1e-12)
+
+
+def pool_descriptors(per_factor: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Return the unit sum of the unit descriptors of each pooling factor (one: itself)."""
+    if len(per_factor) == 1:
+        return per_factor[0]
+    return unit_length(sum(per_factor[1:], per_factor[0]))
 
 
 class DescriptorNet(nn.Module):

@@ -19,7 +19,7 @@ from torch import nn
 from lfnet_core.config import LFNetConfig, pool_factors
 from lfnet_core.inference.base import extract_features
 from lfnet_core.local_features import Features
-from lfnet_core.model.descriptor import DescriptorNet, unit_length
+from lfnet_core.model.descriptor import DescriptorNet, pool_descriptors
 from lfnet_core.model.detector import DetectorNet, instance_norm
 from lfnet_core.ops.nms import strict_nms_mask
 from lfnet_core.ops.sampling import extract_patches, gather_at, soft_argmax_refine
@@ -92,11 +92,7 @@ class LFNet(nn.Module):
         keypoints, scales, orientations = self.keypoint_frames(score, scale, orientation,
                                                                keypoints_int)
         pooled = self.pooled_patches(image, keypoints, scales, orientations)
-        descriptors = self.describe_patches(pooled[0])
-        for patches in pooled[1:]:
-            descriptors = descriptors + self.describe_patches(patches)
-        if len(pooled) > 1:
-            descriptors = unit_length(descriptors)
+        descriptors = pool_descriptors([self.describe_patches(patches) for patches in pooled])
         return keypoints, scales, orientations, descriptors
 
     def pooled_patches(self, image: torch.Tensor, keypoints: torch.Tensor, scales: torch.Tensor,
