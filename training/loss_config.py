@@ -39,12 +39,21 @@ class LossConfig:
     # one pass learns what the pooled passes give. The teacher (`train.teacher_weights`) sees
     # the true scales when `patch_scale_jitter` resizes the student's patches.
     distill_pool_scales: Tuple[float, ...] = (0.7071, 1.4142)  # 1 to 8 factors
+    descriptor_loss: str = 'triplet'  # 'contrastive': in place of L_tri, a cross-entropy of
+    # each anchor's positive against every negative of the pool (InfoNCE), with logits
+    # cos / `contrastive_temperature`; no mining schedule
+    contrastive_temperature: float = 0.1
 
     def __post_init__(self) -> None:
         jitter = self.patch_scale_jitter
         if not 0.0 <= jitter < math.inf or (jitter > 0 and self.pair_keypoints <= 0):
             raise ValueError(f'patch_scale_jitter: need a finite value >= 0, and pair_keypoints '
                              f'> 0 when it is > 0; got {jitter}, {self.pair_keypoints}')
+        if self.descriptor_loss not in ('triplet', 'contrastive') or not (
+                0.0 < self.contrastive_temperature < math.inf):
+            raise ValueError(f"descriptor_loss must be 'triplet' or 'contrastive' and "
+                             f'contrastive_temperature positive; got {self.descriptor_loss!r}, '
+                             f'{self.contrastive_temperature}')
         factors = tuple(float(f) for f in self.distill_pool_scales)
         object.__setattr__(self, 'distill_pool_scales', factors)
         if not 0.0 <= self.distill_weight < math.inf or not 1 <= len(factors) <= 8 or not all(

@@ -3,13 +3,14 @@
 """LF-Net training losses: virtual-target image, orientation/scale consistency, pair, triplet.
 
 Follows `train_lfnet.py:build_training_network` of vcg-uvic/lf-net-release (docs/network.md,
-"Losses"), plus an optional distillation term towards a frozen teacher's pooled descriptors.
+"Losses"), plus two options: a contrastive descriptor loss over every negative in place of the
+triplet, and a distillation term towards a frozen teacher's pooled descriptors.
 Every term is symmetric: each image plays the role of "i" once, halves are averaged. Pair
 records come from `lfnet_training.datasets` (keys documented in
 `training/datasets/record.py`).
 """
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -116,13 +117,19 @@ def distill_loss(branch: KeypointBranch) -> torch.Tensor:
     return total / (valid.sum() + visible.sum()).clamp(min=1.0)
 
 
-def triplet_loss(branch: KeypointBranch, step: int, cfg: LossConfig,
-                 generator: torch.Generator) -> torch.Tensor:
-    """L_tri with scheduled random-hard negatives among the positives of the same pair.
+def negative_distances(branch: KeypointBranch, cfg: LossConfig
+                       ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Squared descriptor distances from each anchor to its positive and to the negative pool.
 
-    With `cfg.batch_negatives` the candidates are the positives of every pair of the batch;
-    those of other pairs are never excluded (they show other places), those of the same pair
-    are excluded within `hard_geom_thresh` px of the anchor's true position.
+    The pool holds the positives of the same pair, or with `cfg.batch_negatives` those of every
+    pair of the batch. Excluded are an anchor's own positive, positives outside view j and, of
+    the same pair, positives within `hard_geom_thresh` px of the anchor's true position; those
+    of other pairs show other places and are never excluded.
+
+    Returns:
+        d_pos (B, K) (0 where the positive is not visible), d_all (B, K, P) and excluded
+        (B, K, P) bool.
+
     """
     anchors, positives = branch.anchors, branch.positives
     batch, count = anchors.shape[:2]
@@ -143,6 +150,13 @@ def triplet_loss(branch: KeypointBranch, step: int, cfg: LossConfig,
         pool = positives
     d_all = ((anchors * anchors).sum(-1).unsqueeze(2) + (pool * pool).sum(-1).unsqueeze(1)
              - 2.0 * anchors @ pool.transpose(1, 2)).clamp(min=0.0)
+    return d_pos, d_all, excluded
+
+
+def triplet_loss(branch: KeypointBranch, step: int, cfg: LossConfig,
+                 generator: torch.Generator) -> torch.Tensor:
+    """L_tri with scheduled random-hard negatives from `negative_distances`'s pool."""
+    d_pos, d_all, excluded = negative_distances(branch, cfg)
     candidates = d_all.detach() + 1e5 * excluded.to(d_all.dtype)
     num = min(num_mine(step, cfg), candidates.shape[2])
     nearest = candidates.topk(num, dim=2, largest=False).indices  # (B, K, M)
@@ -153,6 +167,23 @@ def triplet_loss(branch: KeypointBranch, step: int, cfg: LossConfig,
     hinge = F.relu(cfg.triplet_margin + d_pos - d_neg)
     valid = branch.valid.to(hinge.dtype)
     return (hinge * valid).sum() / valid.sum().clamp(min=1.0)
+
+
+def contrastive_loss(branch: KeypointBranch, cfg: LossConfig) -> torch.Tensor:
+    """L_nce: cross-entropy of each anchor's positive against every negative of the pool.
+
+    Logits are cosine similarities over `cfg.contrastive_temperature` (for unit descriptors
+    cos = 1 - d / 2); the pool and its exclusions are `negative_distances`'s. The mean over
+    anchors whose positive is visible.
+    """
+    d_pos, d_all, excluded = negative_distances(branch, cfg)
+    scale = 0.5 / cfg.contrastive_temperature
+    logit_pos = -scale * d_pos
+    logits_neg = (-scale * d_all).masked_fill(excluded, float('-inf'))
+    logits = torch.cat([logit_pos.unsqueeze(-1), logits_neg], dim=-1)
+    nll = torch.logsumexp(logits, dim=-1) - logit_pos
+    weight = branch.visible.to(nll.dtype)
+    return (nll * weight).sum() / weight.sum().clamp(min=1.0)
 
 
 def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg: LossConfig,
@@ -167,7 +198,8 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
     Returns:
         dict with 'detector' (L_im + 0.01 L_pair + 0.1 L_ori + 0.1 L_scale), 'descriptor'
         (L_tri, plus `distill_weight` L_distill) and each term ('image', 'pair',
-        'orientation', 'scale', 'triplet', and 'distill' with a teacher), plus
+        'orientation', 'scale', 'triplet' or 'contrastive' by `cfg.descriptor_loss`, and
+        'distill' with a teacher), plus
         'num_keypoints' and 'visible_ratio' (no gradient) for logging.
 
     """
@@ -183,7 +215,8 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
               'ori1': ori[half:]}
     for key in ('xy_0to1', 'xy_1to0', 'vis_0to1', 'vis_1to0'):
         inputs[key] = batch[key]
-    terms = {name: [] for name in ('image', 'orientation', 'scale', 'pair', 'triplet')}
+    descriptor_term = 'contrastive' if cfg.descriptor_loss == 'contrastive' else 'triplet'
+    terms = {name: [] for name in ('image', 'orientation', 'scale', 'pair', descriptor_term)}
     if teacher is not None:
         terms['distill'] = []
     stats = []
@@ -202,7 +235,10 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
             continue
         branch, pair_branch = keypoint_branch(model, inputs, i, j, cfg, generator, teacher)
         terms['pair'].append(pair_loss(pair_branch))
-        terms['triplet'].append(triplet_loss(branch, step, cfg, generator))
+        if cfg.descriptor_loss == 'contrastive':
+            terms['contrastive'].append(contrastive_loss(branch, cfg))
+        else:
+            terms['triplet'].append(triplet_loss(branch, step, cfg, generator))
         if teacher is not None:
             terms['distill'].append(distill_loss(branch))
         visible_ratio = branch.visible.float().sum() / branch.valid.float().sum().clamp(min=1.0)
@@ -211,7 +247,7 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
     losses['detector'] = (losses['image'] + cfg.weight_det_loss * losses['pair']
                           + cfg.weight_ori * losses['orientation']
                           + cfg.weight_scale * losses['scale'])
-    losses['descriptor'] = losses['triplet']
+    losses['descriptor'] = losses[descriptor_term]
     if teacher is not None:
         losses['descriptor'] = losses['descriptor'] + cfg.distill_weight * losses['distill']
     losses['num_keypoints'] = torch.stack([s[0] for s in stats]).mean().detach()

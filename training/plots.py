@@ -12,8 +12,8 @@ import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
-PANELS = (('detector', 'image', 'pair', 'orientation', 'scale'), ('descriptor', 'triplet'),
-          ('val_matching_score',))
+PANELS = (('detector', 'image', 'pair', 'orientation', 'scale'),
+          ('descriptor', 'triplet', 'contrastive'), ('val_matching_score',))
 
 
 def read_metrics(path: Path) -> Dict[str, List[Tuple[int, float]]]:

@@ -11,8 +11,8 @@ from lfnet_core.config import DetectorConfig, LFNetConfig
 from lfnet_core.model.lfnet import LFNet
 from lfnet_training.keypoint_branch import jitter_scales, KeypointBranch, select_keypoints
 from lfnet_training.loss_config import LossConfig, num_mine
-from lfnet_training.losses import compute_losses, gaussian_kernel, image_loss, \
-    orientation_loss, scale_loss, triplet_loss, virtual_target, warp_map
+from lfnet_training.losses import compute_losses, contrastive_loss, gaussian_kernel, \
+    image_loss, orientation_loss, scale_loss, triplet_loss, virtual_target, warp_map
 
 
 def _grid(size: int, dx: float = 0.0, dy: float = 0.0) -> torch.Tensor:
@@ -231,4 +231,47 @@ def test_patch_scale_jitter_changes_the_triplet_patches_only_when_on():
                                     {'patch_scale_jitter': 0.25}])
 def test_bad_patch_scale_jitter_is_refused(values):
     with pytest.raises(ValueError, match='patch_scale_jitter'):
+        LossConfig(**values)
+
+
+def test_contrastive_loss_is_the_cross_entropy_over_the_pool():
+    # Three anchors; the third's positive is outside view j: it is neither scored nor a negative.
+    anchors = torch.nn.functional.normalize(torch.tensor(
+        [[[1.0, 0.0], [0.6, 0.8], [-1.0, 0.0]]]), dim=-1)
+    positives = torch.nn.functional.normalize(torch.tensor(
+        [[[0.8, 0.6], [0.0, 1.0], [1.0, 0.1]]]), dim=-1)
+    warped = torch.tensor([[[0.0, 0.0], [10.0, 0.0], [20.0, 0.0]]])
+    visible = torch.tensor([[True, True, False]])
+    branch = KeypointBranch(anchors, positives, warped, visible, torch.ones(1, 3, dtype=bool))
+    cfg = LossConfig(descriptor_loss='contrastive', contrastive_temperature=0.2)
+    cos = anchors[0] @ positives[0].T
+    expected = 0.0
+    for k in range(2):
+        logits = torch.tensor([cos[k, k], cos[k, 1 - k]]) / 0.2
+        expected += float(torch.logsumexp(logits, 0) - logits[0]) / 2
+    assert contrastive_loss(branch, cfg).item() == pytest.approx(expected, rel=1e-5)
+    # With every negative excluded by the geometric radius, only the positive is left: loss 0.
+    alone = LossConfig(descriptor_loss='contrastive', hard_geom_thresh=25.0)
+    assert contrastive_loss(branch, alone).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_contrastive_option_replaces_the_triplet_term():
+    torch.manual_seed(0)
+    model = LFNet().train()
+    batch = _identity_batch(torch.rand(2, 1, 48, 48, generator=torch.Generator().manual_seed(4)))
+    cfg = LossConfig(top_k=16, pair_keypoints=4, batch_negatives=True,
+                     descriptor_loss='contrastive')
+    losses = compute_losses(model, batch, 0, cfg, torch.Generator().manual_seed(0))
+    assert 'triplet' not in losses
+    assert float(losses['contrastive']) > 0
+    assert torch.equal(losses['descriptor'], losses['contrastive'])
+    grads = torch.autograd.grad(losses['descriptor'], list(model.descriptor.parameters()))
+    assert any(float(g.abs().sum()) > 0 for g in grads)
+
+
+@pytest.mark.parametrize('values', [{'descriptor_loss': 'infonce'},
+                                    {'descriptor_loss': 'contrastive',
+                                     'contrastive_temperature': 0.0}])
+def test_bad_descriptor_loss_is_refused(values):
+    with pytest.raises(ValueError, match='descriptor_loss'):
         LossConfig(**values)
