@@ -37,13 +37,13 @@ from lfnet_core.evaluation.features import (FeatureExtractor, make_extractor, Sc
                                             to_grey_uint8)
 from lfnet_core.evaluation.homography_eval import (correspondence_metrics, homography_pair_metrics,
                                                    match_features)
+from lfnet_core.evaluation.pose_eval import (epipolar_distances, EPIPOLAR_PX,
+                                             fundamental_matrix, load_posed_pairs)
 from lfnet_core.inference import create_backend
-from lfnet_core.rigid_poses import relative_pose
 from lfnet_training.datasets.photos import PhotoFolderPairs
 
 HELD_OUT_FOLDERS = ('sceaux_castle', 'monstree')
 STRECHA_SCENE = 'fountain-P11'
-EPIPOLAR_PX = 4.0
 Scores = Dict[str, float]
 
 
@@ -80,54 +80,19 @@ def score_photos(extractor: FeatureExtractor, pairs: Sequence[PhotoPair]) -> flo
     return float(np.nanmean(values))
 
 
-def read_strecha(scene_dir: Path) -> List[Tuple[Path, np.ndarray, np.ndarray]]:
-    """Return (image path, K, T_world_from_camera) per line of a Strecha `cameras.txt`."""
-    views = []
-    for line in (scene_dir / 'cameras.txt').read_text().splitlines():
-        if not line.strip() or line.startswith('#'):
-            continue
-        parts = line.split()
-        fx, fy, cx, cy = (float(v) for v in parts[3:7])
-        K = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
-        T = np.eye(4)
-        T[:3, :4] = np.array([float(v) for v in parts[7:19]]).reshape(3, 4)
-        views.append((scene_dir / 'images' / parts[0], K, T))
-    return views
-
-
-def fundamental_matrix(K0: np.ndarray, K1: np.ndarray, T_0to1: np.ndarray) -> np.ndarray:
-    """F with x1^T F x0 = 0 for pixels x0, x1 (T_0to1 maps camera-0 points into camera 1)."""
-    R, t = T_0to1[:3, :3], T_0to1[:3, 3]
-    t_cross = np.array([[0.0, -t[2], t[1]], [t[2], 0.0, -t[0]], [-t[1], t[0], 0.0]])
-    return np.linalg.inv(K1).T @ t_cross @ R @ np.linalg.inv(K0)
-
-
-def epipolar_distances(F: np.ndarray, points0: np.ndarray, points1: np.ndarray) -> np.ndarray:
-    """Largest of the two point-to-epipolar-line distances (pixels) of each correspondence."""
-    x0 = np.c_[points0, np.ones(len(points0))]
-    x1 = np.c_[points1, np.ones(len(points1))]
-    lines1, lines0 = x0 @ F.T, x1 @ F
-    d1 = np.abs((x1 * lines1).sum(1)) / np.linalg.norm(lines1[:, :2], axis=1).clip(1e-12)
-    d0 = np.abs((x0 * lines0).sum(1)) / np.linalg.norm(lines0[:, :2], axis=1).clip(1e-12)
-    return np.maximum(d0, d1)
-
-
 def score_strecha(extractor: FeatureExtractor, scene_dir: Path, max_pairs: int = 6) -> float:
-    """Mean epipolar matching score over consecutive views of a Strecha scene."""
-    views = read_strecha(scene_dir)
+    """Mean epipolar matching score ('ms_epi') over consecutive views of a Strecha scene."""
     values = []
-    for (path0, K0, T0), (path1, K1, T1) in list(zip(views, views[1:]))[:max_pairs]:
-        image0 = to_grey_uint8(cv2.imread(str(path0)))
-        image1 = to_grey_uint8(cv2.imread(str(path1)))
+    for pair in load_posed_pairs(scene_dir)[:max_pairs]:
+        # Grey from cv2.imread's BGR taken as RGB, as every recorded held-out score was made.
+        image0 = to_grey_uint8(cv2.imread(str(pair.image0)))
+        image1 = to_grey_uint8(cv2.imread(str(pair.image1)))
         f0, f1 = extractor.extract(image0), extractor.extract(image1)
-        if len(f0) == 0:
-            values.append(0.0)
-            continue
         matches = match_features(f0, f1)
-        F = fundamental_matrix(K0, K1, relative_pose(T0, T1))
+        F = fundamental_matrix(pair.K0, pair.K1, pair.T_0to1)
         distances = epipolar_distances(F, f0.keypoints[matches[:, 0]].astype(np.float64),
                                        f1.keypoints[matches[:, 1]].astype(np.float64))
-        values.append(float((distances <= EPIPOLAR_PX).sum()) / len(f0))
+        values.append(float((distances <= EPIPOLAR_PX).sum()) / max(len(f0), 1))
     return float(np.mean(values))
 
 

@@ -1,12 +1,14 @@
 # Copyright 2026 The lfnet_ros Authors
 # SPDX-License-Identifier: Apache-2.0
-"""`lfnet-match-eval`: LF-Net vs ORB / SIFT / AKAZE matching on homography and RGB-D data.
+"""`lfnet-match-eval`: LF-Net vs ORB / SIFT / AKAZE matching on homography, RGB-D and posed data.
 
 Every method runs at the same keypoint budget (--top-k) with the same matcher (mutual nearest
 neighbour, no ratio test). Homography folders (Oxford or HPatches layout) give repeatability
 and matching score at 3 and 5 px and homography accuracy at 1 / 3 / 5 px; TUM folders give
-matching score at 3 and 5 px and PnP relative-pose accuracy on (i, i + gap) pairs. The metric
-definitions are in `homography_eval` and `rgbd_eval`. The command prints a table per data set,
+matching score at 3 and 5 px and PnP relative-pose accuracy on (i, i + gap) pairs; posed
+folders (``cameras.txt`` or ``pairs_with_gt.txt``: photos with camera poses, no depth) give
+the epipolar matching score and essential-matrix pose AUC. The metric definitions are in
+`homography_eval`, `rgbd_eval` and `pose_eval`. The command prints a table per data set,
 optionally writes every number to JSON (--json; non-finite values become null) and one match
 image per data set and method (--png-dir; green = correct at 5 px, red = wrong).
 
@@ -28,6 +30,7 @@ from typing import Dict, List, Optional, Sequence
 from lfnet_core.evaluation.features import (
     check_image_scale, lfnet_is_untrained, make_extractor, METHODS)
 from lfnet_core.evaluation.homography_eval import evaluate_homography_sequence
+from lfnet_core.evaluation.pose_eval import EPIPOLAR_PX, evaluate_posed_pairs, RANSAC_PX
 from lfnet_core.evaluation.rgbd_eval import evaluate_tum_sequence
 
 HOMOGRAPHY_COLUMNS = (('kpts', 'mean_keypoints', '{:.0f}'), ('matches', 'num_matches', '{:.0f}'),
@@ -42,6 +45,11 @@ RGBD_COLUMNS = (('kpts', 'mean_keypoints', '{:.0f}'), ('matches', 'num_matches',
                 ('t cm', 'median_trans_err_cm', '{:.1f}'),
                 ('tdir deg', 'median_tdir_err_deg', '{:.1f}'),
                 ('pose5/5', 'pose@5deg5cm', '{:.2f}'))
+POSE_COLUMNS = (('kpts', 'mean_keypoints', '{:.0f}'), ('matches', 'num_matches', '{:.0f}'),
+                ('correct', 'num_correct', '{:.0f}'), ('MS epi', 'ms_epi', '{:.3f}'),
+                ('precis.', 'precision', '{:.3f}'), ('pose deg', 'median_pose_err_deg', '{:.1f}'),
+                ('AUC@5', 'auc@5', '{:.3f}'), ('AUC@10', 'auc@10', '{:.3f}'),
+                ('AUC@20', 'auc@20', '{:.3f}'))
 UNTRAINED_BANNER = ('!' * 79 + '\n'
                     '!! WARNING: LF-Net runs with UNTRAINED RANDOM WEIGHTS (no --weights and no '
                     'shipped\n!! weights). Its numbers below test the plumbing only and say '
@@ -67,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                              '1..6.ppm + H_1_N)')
     parser.add_argument('--tum', nargs='+', default=[], metavar='DIR',
                         help='TUM RGB-D sequences (rgb.txt, depth.txt, groundtruth.txt)')
+    parser.add_argument('--poses', nargs='+', default=[], metavar='DIR',
+                        help='photos with camera poses: cameras.txt (consecutive views; '
+                             'Strecha, COLMAP) or pairs_with_gt.txt (ScanNet pairs)')
     parser.add_argument('--methods', type=_parse_methods, default=list(METHODS),
                         help=f'comma-separated subset of {",".join(METHODS)} (default: all)')
     parser.add_argument('--top-k', type=int, default=1000, help='keypoint budget K per image')
@@ -128,8 +139,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
-    if not args.homography and not args.tum:
-        parser.error('give at least one --homography or --tum folder')
+    if not args.homography and not args.tum and not args.poses:
+        parser.error('give at least one --homography, --tum or --poses folder')
     if args.top_k < 1:
         parser.error('--top-k must be >= 1')
     if any(g < 1 for g in args.tum_gap):
@@ -159,12 +170,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                           'pyramid_levels': args.pyramid_levels,
                           'thresholds_px': [3, 5], 'homography_thresholds_px': [1, 3, 5],
                           'homography_ransac_px': 3.0, 'tum_gaps': args.tum_gap,
-                          'max_pairs': args.max_pairs, 'image_scale': args.image_scale},
-               'homography': {}, 'rgbd': {}}
+                          'max_pairs': args.max_pairs, 'image_scale': args.image_scale,
+                          'epipolar_px': EPIPOLAR_PX, 'pose_ransac_px': RANSAC_PX},
+               'homography': {}, 'rgbd': {}, 'poses': {}}
     used: set = set()
     tables = []
     jobs = [('homography', Path(d), None) for d in args.homography]
     jobs += [('rgbd', Path(d), g) for d in args.tum for g in args.tum_gap]
+    jobs += [('poses', Path(d), None) for d in args.poses]
     for kind, folder, gap in jobs:
         name = folder.resolve().name + (f'_gap{gap}' if gap is not None and gap != 1 else '')
         name = _unique_name(name, used)
@@ -175,6 +188,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if kind == 'homography':
                 result = evaluate_homography_sequence(folder, extractor,
                                                       max_pairs=args.max_pairs, png_path=png)
+            elif kind == 'poses':
+                result = evaluate_posed_pairs(folder, extractor, max_pairs=args.max_pairs,
+                                              png_path=png)
             else:
                 result = evaluate_tum_sequence(folder, extractor, gap=gap,
                                                max_pairs=args.max_pairs, png_path=png)
@@ -187,12 +203,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 result['summary']['seconds'])
         results[kind][name] = per_method
         pairs = len(next(iter(per_method.values()))['pairs'])
-        label = ('homography' if kind == 'homography' else f'TUM RGB-D, gap {gap}')
+        label = {'homography': 'homography', 'poses': 'camera poses',
+                 'rgbd': f'TUM RGB-D, gap {gap}'}[kind]
         tables.append(format_table(
             f'\n== {name} ({label}, {pairs} pairs, K={args.top_k}, mutual NN'
             + (f', images x{args.image_scale:g}' if args.image_scale != 1 else '') + ') ==',
             {m: r['summary'] for m, r in per_method.items()},
-            HOMOGRAPHY_COLUMNS if kind == 'homography' else RGBD_COLUMNS))
+            {'homography': HOMOGRAPHY_COLUMNS, 'poses': POSE_COLUMNS,
+             'rgbd': RGBD_COLUMNS}[kind]))
     if untrained:
         tables.insert(0, UNTRAINED_BANNER)
     print('\n'.join(tables), flush=True)
