@@ -31,6 +31,10 @@ class DetectorConfig:
     top_k: int = 512  # top_k (training value; inference usually 500-2000)
     kp_loc_size: int = 9  # kp_loc_size: soft-argmax window
     kp_com_strength: float = 1.0  # kp_com_strength
+    # Sub-pixel refinement: 'soft_argmax' (the release's, over the window above) or
+    # 'quadratic' (a parabola through the peak's neighbours on each axis, as SIFT; not in the
+    # paper).
+    kp_refine: str = 'soft_argmax'
     ori_ksize: int = 5  # ori_ksize
     # Where keypoint scales come from: 'learned' (the paper's soft selection over the score
     # heads) or 'dog' (the characteristic scale of the scale-normalised DoG at the pixel,
@@ -52,6 +56,8 @@ class DetectorConfig:
     def __post_init__(self) -> None:
         if self.scale_source not in ('learned', 'dog'):
             raise ValueError(f"scale_source: 'learned' or 'dog', got {self.scale_source!r}")
+        if self.kp_refine not in ('soft_argmax', 'quadratic'):
+            raise ValueError(f"kp_refine: 'soft_argmax' or 'quadratic', got {self.kp_refine!r}")
         positive = (self.dog_sigma0, self.dog_temperature, self.dog_reference,
                     self.dog_min_scale, self.dog_max_scale)
         if not (all(0 < v < math.inf for v in positive) and self.dog_levels >= 3

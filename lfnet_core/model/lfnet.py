@@ -22,7 +22,8 @@ from lfnet_core.local_features import Features
 from lfnet_core.model.descriptor import DescriptorNet, pool_descriptors
 from lfnet_core.model.detector import DetectorNet, instance_norm
 from lfnet_core.ops.nms import strict_nms_mask
-from lfnet_core.ops.sampling import extract_patches, gather_at, soft_argmax_refine
+from lfnet_core.ops.sampling import (extract_patches, gather_at, quadratic_refine,
+                                     soft_argmax_refine)
 
 LOG = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = 'lfnet_ros/checkpoint/1'
@@ -117,8 +118,11 @@ class LFNet(nn.Module):
         cfg = self.config.detector
         scales = gather_at(scale, keypoints_int)[..., 0]
         orientations = gather_at(orientation, keypoints_int)
-        keypoints = soft_argmax_refine(score, keypoints_int, scales, cfg.kp_loc_size,
-                                       cfg.kp_com_strength)
+        if cfg.kp_refine == 'quadratic':
+            keypoints = quadratic_refine(score, keypoints_int)
+        else:
+            keypoints = soft_argmax_refine(score, keypoints_int, scales, cfg.kp_loc_size,
+                                           cfg.kp_com_strength)
         return keypoints, scales, orientations
 
     @torch.no_grad()

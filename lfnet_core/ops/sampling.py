@@ -110,3 +110,34 @@ def soft_argmax_refine(score: torch.Tensor, keypoints_int: torch.Tensor, scales:
     weights = torch.softmax(strength * samples, dim=-1)
     offset = torch.matmul(weights, grid)  # (B, N, 2)
     return centre + offset * radius.squeeze(-1)
+
+
+def quadratic_refine(score: torch.Tensor, keypoints_int: torch.Tensor) -> torch.Tensor:
+    """Sub-pixel keypoints by a parabola through the peak and its two neighbours on each axis.
+
+    As SIFT refines its extrema: the offset on an axis is (l - r) / (2 (l - 2c + r)) for the
+    score c at the peak and l, r either side, clamped to [-0.5, 0.5]; 0 where the three are
+    not concave. Keypoints must lie at least one pixel inside the map (the detector's border
+    is 16 px).
+
+    Args:
+        score: (B, 1, H, W) score map.
+        keypoints_int: (B, N, 2) integer keypoints (x, y), int64.
+
+    Returns:
+        (B, N, 2) refined keypoints (x, y).
+
+    """
+    centre = gather_at(score, keypoints_int)[..., 0]
+    offsets = []
+    for axis in (0, 1):
+        step = torch.zeros_like(keypoints_int)
+        step[..., axis] = 1
+        before = gather_at(score, keypoints_int - step)[..., 0]
+        after = gather_at(score, keypoints_int + step)[..., 0]
+        curvature = before - 2.0 * centre + after
+        concave = curvature < 0
+        safe = torch.where(concave, curvature, torch.full_like(curvature, -1.0))
+        offset = torch.where(concave, 0.5 * (before - after) / safe, torch.zeros_like(safe))
+        offsets.append(offset.clamp(-0.5, 0.5))
+    return keypoints_int.to(score.dtype) + torch.stack(offsets, dim=-1)

@@ -318,3 +318,24 @@ def test_a_neutral_edge_power_leaves_fingerprint_and_metadata_as_before_the_opti
     edged.load_state_dict(dog.state_dict())
     assert config_for_metadata(edged)['detector']['dog_edge_power'] == 2.0
     assert model_fingerprint(edged) != model_fingerprint(dog)
+
+
+def test_quadratic_refinement_exports_with_parity_and_its_own_fingerprint(tmp_path):
+    model = randomised_model(0)
+    config = LFNetConfig(detector=DetectorConfig(scale_source='dog', kp_refine='quadratic'))
+    quadratic = LFNet(config)
+    quadratic.load_state_dict(model.state_dict())
+    quadratic.eval()
+    paths = export_onnx(quadratic, tmp_path / 'onnx')
+    check_parity(quadratic, paths, parity_images(), top_k=500)
+    keypoints = TorchBackend(quadratic).extract(skimage.data.camera(), 500)['keypoints']
+    offsets = keypoints - np.round(keypoints)
+    assert np.abs(offsets).max() <= 0.5 + 1e-6 and np.abs(offsets).mean() > 0.05
+    # the release's soft argmax is the neutral value: left out of fingerprint and metadata
+    soft = LFNet(replace(config, detector=replace(config.detector, kp_refine='soft_argmax')))
+    soft.load_state_dict(model.state_dict())
+    assert 'kp_refine' not in config_for_metadata(soft)['detector']
+    assert config_for_metadata(quadratic)['detector']['kp_refine'] == 'quadratic'
+    assert model_fingerprint(quadratic) != model_fingerprint(soft)
+    with pytest.raises(ValueError, match='kp_refine'):
+        DetectorConfig(kp_refine='centroid')

@@ -22,7 +22,7 @@ from lfnet_core.ops.nms import border_mask, soft_merge_scales, soft_nms_3d, stri
 from lfnet_core.ops.resize import resize_bilinear, resize_rows, scaled_size
 from lfnet_core.ops.row_conv import conv2d_rows
 from lfnet_core.ops.sampling import (
-    extract_patches, gather_at, sample_bilinear, soft_argmax_refine, unit_grid)
+    extract_patches, gather_at, quadratic_refine, sample_bilinear, soft_argmax_refine, unit_grid)
 from model_helpers import randomised_model
 
 SCALES = DetectorConfig().scales
@@ -429,6 +429,25 @@ def test_soft_argmax_refine_offset_bound_and_symmetry():
     bump = torch.exp(-((xx - 10) ** 2 + (yy - 10) ** 2) / 8.0).double()[None, None]
     centred = soft_argmax_refine(bump, torch.tensor([[[10, 10]]]), torch.ones(1, 1).double())
     np.testing.assert_allclose(centred.numpy(), [[[10.0, 10.0]]], atol=1e-12)
+
+
+def test_quadratic_refine_finds_the_vertex_of_a_parabola():
+    yy, xx = torch.meshgrid(torch.arange(20.0), torch.arange(24.0), indexing='ij')
+    peaks = [(9.3, 7.8), (14.0, 10.45)]
+    score = torch.stack([1.0 - 0.1 * (xx - x) ** 2 - 0.05 * (yy - y) ** 2
+                         for x, y in peaks]).double()[:, None]
+    rounded = torch.tensor([[[9, 8]], [[14, 10]]])
+    np.testing.assert_allclose(quadratic_refine(score, rounded).numpy(), [[[9.3, 7.8]],
+                                                                          [[14.0, 10.45]]],
+                               atol=1e-9)
+    # A neighbour of the peak: the offset is clamped to half a pixel towards it.
+    np.testing.assert_allclose(quadratic_refine(score[:1], torch.tensor([[[11, 8]]])).numpy(),
+                               [[[10.5, 7.8]]], atol=1e-9)
+    # Not concave (a flat or rising row): no offset on that axis.
+    flat = torch.zeros(1, 1, 5, 5).double()
+    flat[0, 0, 2] = torch.tensor([0.0, 1.0, 1.0, 1.0, 0.0]).double()
+    np.testing.assert_allclose(quadratic_refine(flat, torch.tensor([[[2, 2]]])).numpy(),
+                               [[[2.0, 2.0 + 0.0]]], atol=1e-12)
 
 
 # --------------------------------------------------------------------------- gradients
