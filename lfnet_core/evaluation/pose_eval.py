@@ -29,7 +29,7 @@ Definitions (the same for every method; mutual nearest-neighbour matches):
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -61,18 +61,24 @@ def _intrinsics(fx: float, fy: float, cx: float, cy: float) -> np.ndarray:
     return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
 
 
+def _records(path: Path, counts: Sequence[int], layout: str) -> Iterator[List[str]]:
+    """Yield the fields of each line of a text file that is not blank or a comment."""
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        parts = line.split()
+        if not parts or parts[0].startswith('#'):
+            continue
+        if len(parts) not in counts:
+            raise ValueError(f'{path}:{number}: expected {" or ".join(map(str, counts))} '
+                             f'fields ({layout}), got {len(parts)}')
+        yield parts
+
+
 def read_cameras(folder: Union[str, Path]) -> List[tuple]:
     """Return (image path, K, T_world_from_camera) per line of a folder's ``cameras.txt``."""
     folder = Path(folder)
     views = []
-    for number, line in enumerate((folder / 'cameras.txt').read_text().splitlines(), 1):
-        parts = line.split()
-        if not parts or parts[0].startswith('#'):
-            continue
-        if len(parts) not in (19, 23):
-            raise ValueError(f'{folder / "cameras.txt"}:{number}: expected 19 or 23 fields '
-                             f'(name w h fx fy cx cy [k1 k2 p1 p2] and a 3x4 pose), got '
-                             f'{len(parts)}')
+    for parts in _records(folder / 'cameras.txt', (19, 23),
+                          'name w h fx fy cx cy [k1 k2 p1 p2] and a 3x4 pose'):
         values = [float(v) for v in parts[3:]]
         T_world_cam = np.eye(4)
         T_world_cam[:3, :4] = np.array(values[-12:]).reshape(3, 4)
@@ -84,13 +90,7 @@ def read_pair_list(folder: Union[str, Path]) -> List[PosedPair]:
     """Return the pairs of a folder's ``pairs_with_gt.txt``."""
     folder = Path(folder)
     pairs = []
-    for number, line in enumerate((folder / 'pairs_with_gt.txt').read_text().splitlines(), 1):
-        parts = line.split()
-        if not parts or parts[0].startswith('#'):
-            continue
-        if len(parts) != 36:
-            raise ValueError(f'{folder / "pairs_with_gt.txt"}:{number}: expected 36 fields '
-                             f'(name0 name1 K0 K1 T_0to1), got {len(parts)}')
+    for parts in _records(folder / 'pairs_with_gt.txt', (36,), 'name0 name1 K0 K1 T_0to1'):
         values = np.array([float(v) for v in parts[2:]])
         pairs.append(PosedPair(folder / 'images' / parts[0], folder / 'images' / parts[1],
                                values[:9].reshape(3, 3), values[9:18].reshape(3, 3),
