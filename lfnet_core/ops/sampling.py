@@ -117,8 +117,8 @@ def quadratic_refine(score: torch.Tensor, keypoints_int: torch.Tensor) -> torch.
 
     As SIFT refines its extrema: the offset on an axis is (l - r) / (2 (l - 2c + r)) for the
     score c at the peak and l, r either side, clamped to [-0.5, 0.5]; 0 where the three are
-    not concave. Keypoints must lie at least one pixel inside the map (the detector's border
-    is 16 px).
+    not concave. A neighbour outside the map reads the edge pixel (keypoints are 16 px inside
+    at inference; training also describes padding keypoints and warped positions).
 
     Args:
         score: (B, 1, H, W) score map.
@@ -128,13 +128,17 @@ def quadratic_refine(score: torch.Tensor, keypoints_int: torch.Tensor) -> torch.
         (B, N, 2) refined keypoints (x, y).
 
     """
+    height, width = score.shape[-2:]
+    upper = torch.tensor([width - 1, height - 1], device=keypoints_int.device)
+    keypoints_int = torch.minimum(keypoints_int.clamp(min=0), upper)
     centre = gather_at(score, keypoints_int)[..., 0]
     offsets = []
     for axis in (0, 1):
         step = torch.zeros_like(keypoints_int)
         step[..., axis] = 1
-        before = gather_at(score, keypoints_int - step)[..., 0]
-        after = gather_at(score, keypoints_int + step)[..., 0]
+        before = gather_at(score, torch.minimum((keypoints_int - step).clamp(min=0), upper))
+        after = gather_at(score, torch.minimum(keypoints_int + step, upper))
+        before, after = before[..., 0], after[..., 0]
         curvature = before - 2.0 * centre + after
         concave = curvature < 0
         safe = torch.where(concave, curvature, torch.full_like(curvature, -1.0))

@@ -448,6 +448,13 @@ def test_quadratic_refine_finds_the_vertex_of_a_parabola():
     flat[0, 0, 2] = torch.tensor([0.0, 1.0, 1.0, 1.0, 0.0]).double()
     np.testing.assert_allclose(quadratic_refine(flat, torch.tensor([[[2, 2]]])).numpy(),
                                [[[2.0, 2.0 + 0.0]]], atol=1e-12)
+    # Keypoints on the edge (training describes padding keypoints at (0, 0) and warped
+    # positions anywhere): the missing neighbour reads the edge pixel, so a corner rising
+    # towards the peak is not concave there and keeps its position.
+    corners = torch.tensor([[[0, 0], [23, 19], [9, 19]]])
+    edge = quadratic_refine(score[:1], corners)
+    assert edge[0, 0].tolist() == [0.0, 0.0] and edge[0, 1].tolist() == [23.0, 19.0]
+    np.testing.assert_allclose(edge[0, 2].numpy(), [9.3, 19.0], atol=1e-9)  # x still refined
 
 
 # --------------------------------------------------------------------------- gradients
