@@ -197,10 +197,10 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
 
     Returns:
         dict with 'detector' (L_im + 0.01 L_pair + 0.1 L_ori + 0.1 L_scale), 'descriptor'
-        (L_tri, plus `distill_weight` L_distill) and each term ('image', 'pair',
-        'orientation', 'scale', 'triplet' or 'contrastive' by `cfg.descriptor_loss`, and
-        'distill' with a teacher), plus
-        'num_keypoints' and 'visible_ratio' (no gradient) for logging.
+        (L_tri, or L_nce by `cfg.descriptor_loss`, plus `distill_weight` L_distill) and each
+        term ('image', 'pair', 'orientation', 'scale', 'triplet' or 'contrastive', and
+        'distill' with a teacher), plus 'num_keypoints' and 'visible_ratio' (no gradient)
+        for logging.
 
     """
     if cfg.distill_weight > 0 and teacher is None:

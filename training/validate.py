@@ -81,10 +81,13 @@ def score_photos(extractor: FeatureExtractor, pairs: Sequence[PhotoPair]) -> flo
 
 
 def score_strecha(extractor: FeatureExtractor, scene_dir: Path, max_pairs: int = 6) -> float:
-    """Mean epipolar matching score ('ms_epi') over consecutive views of a Strecha scene."""
+    """Mean epipolar matching score over consecutive views of a Strecha scene.
+
+    `pose_eval`'s 'ms_epi', but on grey images made from OpenCV's BGR read as RGB, as every
+    recorded held-out score was: `lfnet-match-eval --poses` (true RGB) differs slightly.
+    """
     values = []
     for pair in load_posed_pairs(scene_dir)[:max_pairs]:
-        # Grey from cv2.imread's BGR taken as RGB, as every recorded held-out score was made.
         image0 = to_grey_uint8(cv2.imread(str(pair.image0)))
         image1 = to_grey_uint8(cv2.imread(str(pair.image1)))
         f0, f1 = extractor.extract(image0), extractor.extract(image1)

@@ -10,7 +10,8 @@ folders (``cameras.txt`` or ``pairs_with_gt.txt``: photos with camera poses, no 
 the epipolar matching score and essential-matrix pose AUC. The metric definitions are in
 `homography_eval`, `rgbd_eval` and `pose_eval`. The command prints a table per data set,
 optionally writes every number to JSON (--json; non-finite values become null) and one match
-image per data set and method (--png-dir; green = correct at 5 px, red = wrong).
+image per data set and method (--png-dir; green = correct at 5 px, or within 4 px of the
+epipolar line for posed folders; red = wrong).
 
 Example::
 
@@ -76,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--tum', nargs='+', default=[], metavar='DIR',
                         help='TUM RGB-D sequences (rgb.txt, depth.txt, groundtruth.txt)')
     parser.add_argument('--poses', nargs='+', default=[], metavar='DIR',
-                        help='photos with camera poses: cameras.txt (consecutive views; '
-                             'Strecha, COLMAP) or pairs_with_gt.txt (ScanNet pairs)')
+                        help='photos with camera poses: cameras.txt (consecutive views, as '
+                             'the Strecha sets) or pairs_with_gt.txt (ScanNet pairs)')
     parser.add_argument('--methods', type=_parse_methods, default=list(METHODS),
                         help=f'comma-separated subset of {",".join(METHODS)} (default: all)')
     parser.add_argument('--top-k', type=int, default=1000, help='keypoint budget K per image')

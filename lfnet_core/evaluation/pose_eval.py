@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Epipolar matching score and relative-pose accuracy on image pairs with known camera poses.
 
-For real photos without depth: multi-view sets (Strecha, a COLMAP or NeRF capture) and
-pair lists (ScanNet's ``pairs_with_gt.txt``). Two folder layouts are read:
+For real photos without depth: multi-view sets (Strecha, or poses converted from a COLMAP or
+NeRF capture) and pair lists (ScanNet's ``pairs_with_gt.txt``). Two folder layouts are read:
 
 - ``cameras.txt``: one line per image, ``name width height fx fy cx cy [k1 k2 p1 p2]`` and the
   camera-to-world pose ``T_world_from_camera`` as a row-major 3x4 (OpenCV axes); images in
@@ -24,7 +24,9 @@ Definitions (the same for every method; mutual nearest-neighbour matches):
   gives R and the translation direction. The pose error is the larger of the rotation error
   and the angle between the translation directions (infinite with fewer than 5 matches or no
   model); 'auc@5/10/20' is the area under its cumulative curve up to 5 / 10 / 20 degrees,
-  normalised to 1 (the protocol of SuperGlue's pose evaluation).
+  normalised to 1, as in SuperGlue's pose evaluation but without its fold of the translation
+  error (min(e, 180 - e)): the cheirality check has fixed the sign, so these AUCs are stricter
+  than published ones.
 """
 
 from dataclasses import dataclass
@@ -177,7 +179,8 @@ def pose_auc(errors: Sequence[float], thresholds: Sequence[float] = AUC_DEGREES
         last = int(np.searchsorted(errors, threshold))
         x = np.r_[errors[:last], threshold]
         y = np.r_[recall[:last], recall[last - 1]]
-        out[f'auc@{threshold:g}'] = float(np.trapezoid(y, x) / threshold)
+        area = float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2.0))  # trapezoids
+        out[f'auc@{threshold:g}'] = area / threshold
     return out
 
 

@@ -117,8 +117,9 @@ def quadratic_refine(score: torch.Tensor, keypoints_int: torch.Tensor) -> torch.
 
     As SIFT refines its extrema: the offset on an axis is (l - r) / (2 (l - 2c + r)) for the
     score c at the peak and l, r either side, clamped to [-0.5, 0.5]; 0 where the three are
-    not concave. A neighbour outside the map reads the edge pixel (keypoints are 16 px inside
-    at inference; training also describes padding keypoints and warped positions).
+    not concave or a neighbour lies outside the map. Keypoints outside the map are moved onto
+    its edge first. (At inference keypoints lie 16 px inside; training also refines padding
+    keypoints, which can sit on any pixel when there are fewer peaks than K.)
 
     Args:
         score: (B, 1, H, W) score map.
@@ -139,8 +140,9 @@ def quadratic_refine(score: torch.Tensor, keypoints_int: torch.Tensor) -> torch.
         before = gather_at(score, torch.minimum((keypoints_int - step).clamp(min=0), upper))
         after = gather_at(score, torch.minimum(keypoints_int + step, upper))
         before, after = before[..., 0], after[..., 0]
+        inside = (keypoints_int[..., axis] > 0) & (keypoints_int[..., axis] < upper[axis])
         curvature = before - 2.0 * centre + after
-        concave = curvature < 0
+        concave = (curvature < 0) & inside
         safe = torch.where(concave, curvature, torch.full_like(curvature, -1.0))
         offset = torch.where(concave, 0.5 * (before - after) / safe, torch.zeros_like(safe))
         offsets.append(offset.clamp(-0.5, 0.5))

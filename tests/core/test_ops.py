@@ -443,18 +443,21 @@ def test_quadratic_refine_finds_the_vertex_of_a_parabola():
     # A neighbour of the peak: the offset is clamped to half a pixel towards it.
     np.testing.assert_allclose(quadratic_refine(score[:1], torch.tensor([[[11, 8]]])).numpy(),
                                [[[10.5, 7.8]]], atol=1e-9)
-    # Not concave (a flat or rising row): no offset on that axis.
-    flat = torch.zeros(1, 1, 5, 5).double()
-    flat[0, 0, 2] = torch.tensor([0.0, 1.0, 1.0, 1.0, 0.0]).double()
-    np.testing.assert_allclose(quadratic_refine(flat, torch.tensor([[[2, 2]]])).numpy(),
-                               [[[2.0, 2.0 + 0.0]]], atol=1e-12)
-    # Keypoints on the edge (training describes padding keypoints at (0, 0) and warped
-    # positions anywhere): the missing neighbour reads the edge pixel, so a corner rising
-    # towards the peak is not concave there and keeps its position.
+    # Not concave (flat, rising or convex along x): no offset on x; y is refined as usual.
+    for row in ([0.0, 1.0, 1.0, 1.0, 0.0], [0.0, 1.0, 2.0, 3.0, 4.0], [4.0, 2.0, 1.0, 2.0, 4.0]):
+        lines = torch.tensor(row).double().expand(5, 5) * torch.tensor(
+            [0.2, 0.9, 1.0, 0.6, 0.1]).double()[:, None]
+        refined = quadratic_refine(lines[None, None].contiguous(), torch.tensor([[[2, 2]]]))
+        assert refined[0, 0, 0] == 2.0 and 1.5 < refined[0, 0, 1] < 2.0
+    # Keypoints on the edge (training refines padding keypoints, which can sit on any pixel):
+    # no offset along an axis where a neighbour is missing, even at an edge maximum.
     corners = torch.tensor([[[0, 0], [23, 19], [9, 19]]])
     edge = quadratic_refine(score[:1], corners)
     assert edge[0, 0].tolist() == [0.0, 0.0] and edge[0, 1].tolist() == [23.0, 19.0]
     np.testing.assert_allclose(edge[0, 2].numpy(), [9.3, 19.0], atol=1e-9)  # x still refined
+    above = (1.0 - 0.1 * (xx - 9.3) ** 2 - 0.05 * (yy + 0.3) ** 2).double()[None, None]
+    peak_on_edge = quadratic_refine(above, torch.tensor([[[9, 0]]]))  # y's maximum at row 0
+    np.testing.assert_allclose(peak_on_edge.numpy(), [[[9.3, 0.0]]], atol=1e-9)
 
 
 # --------------------------------------------------------------------------- gradients

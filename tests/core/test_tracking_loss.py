@@ -83,8 +83,8 @@ def test_a_cut_loses_tracking_holds_the_pose_and_recovers(frontend_backend):
     15,
     # 1.5 s cut: the matches across it lie on the wall's tiled texture, one tile off. With the
     # release's soft-argmax refinement a wrong motion that slides the wall onto itself gathered
-    # 24 inliers within 1.1 px, all at the measured depth, and was accepted 1.3 m off (a strict
-    # xfail, below); with the quadratic refinement only 3 inliers fit it and the step is lost.
+    # 24 inliers within 1.1 px, all at the measured depth, and was accepted 1.3 m off (kept as
+    # a test below); with the quadratic refinement only 3 inliers fit it and the step is lost.
     45,
 ])
 def test_shorter_cuts_are_tracked_correctly_or_reported_lost(frontend_backend, gap):
