@@ -31,7 +31,8 @@ from typing import Dict, List, Optional, Sequence
 from lfnet_core.evaluation.features import (
     check_image_scale, lfnet_is_untrained, make_extractor, METHODS)
 from lfnet_core.evaluation.homography_eval import evaluate_homography_sequence
-from lfnet_core.evaluation.pose_eval import EPIPOLAR_PX, evaluate_posed_pairs, RANSAC_PX
+from lfnet_core.evaluation.pose_eval import (EPIPOLAR_PX, evaluate_posed_pairs, RANSAC_PX,
+                                             summarise_posed)
 from lfnet_core.evaluation.rgbd_eval import evaluate_tum_sequence
 
 HOMOGRAPHY_COLUMNS = (('kpts', 'mean_keypoints', '{:.0f}'), ('matches', 'num_matches', '{:.0f}'),
@@ -135,6 +136,21 @@ def _unique_name(name: str, used: set) -> str:
     return candidate
 
 
+def _pooled_poses(results: Dict, args: argparse.Namespace) -> str:
+    """Pool the pairs of every posed folder per method into results['poses_pooled']."""
+    pooled = {}
+    for method in args.methods:
+        runs = [per_method[method] for per_method in results['poses'].values()]
+        summary = summarise_posed([pair for run in runs for pair in run['pairs']])
+        summary['mean_keypoints'] = sum(run['summary']['mean_keypoints'] * len(run['pairs'])
+                                        for run in runs) / max(summary['num_pairs'], 1.0)
+        pooled[method] = summary
+    results['poses_pooled'] = pooled
+    pairs = int(next(iter(pooled.values()))['num_pairs'])
+    return format_table(f"\n== all posed folders pooled ({', '.join(results['poses'])}; "
+                        f'{pairs} pairs) ==', pooled, POSE_COLUMNS)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of `lfnet-match-eval`."""
     parser = build_parser()
@@ -212,6 +228,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             {m: r['summary'] for m, r in per_method.items()},
             {'homography': HOMOGRAPHY_COLUMNS, 'poses': POSE_COLUMNS,
              'rgbd': RGBD_COLUMNS}[kind]))
+    if len(results['poses']) > 1:
+        tables.append(_pooled_poses(results, args))
     if untrained:
         tables.insert(0, UNTRAINED_BANNER)
     print('\n'.join(tables), flush=True)

@@ -231,6 +231,14 @@ def evaluate_posed_pairs(folder: Union[str, Path], extractor: FeatureExtractor,
             save_rgb(str(png_path), draw_matches(
                 images[pair.image0], images[pair.image1], f0.keypoints, f1.keypoints, matches,
                 correct=correct <= EPIPOLAR_PX, max_lines=400))
+    summary = summarise_posed(records)
+    summary['mean_keypoints'] = (float(np.mean([len(f) for f in features.values()]))
+                                 if features else float('nan'))
+    return {'pairs': records, 'summary': summary}
+
+
+def summarise_posed(records: Sequence[Dict[str, float]]) -> Dict[str, float]:
+    """Means of the per-pair values (finite ones), median errors and the pose AUCs."""
     summary: Dict[str, float] = {'num_pairs': float(len(records))}
     for key in ('num_matches', 'num_correct', 'ms_epi', 'precision', 'inliers'):
         values = np.array([r[key] for r in records], np.float64)
@@ -240,6 +248,4 @@ def evaluate_posed_pairs(folder: Union[str, Path], extractor: FeatureExtractor,
         values = [r[key] for r in records]
         summary[f'median_{key}'] = float(np.median(values)) if values else float('nan')
     summary.update(pose_auc([r['pose_err_deg'] for r in records]))
-    summary['mean_keypoints'] = (float(np.mean([len(f) for f in features.values()]))
-                                 if features else float('nan'))
-    return {'pairs': records, 'summary': summary}
+    return summary

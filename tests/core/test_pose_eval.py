@@ -115,15 +115,22 @@ def test_sift_recovers_the_poses_of_real_strecha_views(require_shared):
     assert summary['median_pose_err_deg'] < 3.0 and summary['auc@10'] > 0.5
 
 
-def test_match_eval_cli_scores_posed_folders(require_shared, tmp_path, capsys):
-    scene = require_shared('strecha_mvs') / 'fountain-P11'
+def test_match_eval_cli_scores_posed_folders_and_pools_them(require_shared, tmp_path, capsys):
+    scenes = [require_shared('strecha_mvs') / name for name in ('fountain-P11', 'entry-P10')]
     out = tmp_path / 'eval.json'
-    assert main(['--poses', str(scene), '--methods', 'orb', '--top-k', '300', '--max-pairs',
-                 '1', '--image-scale', '0.5', '--json', str(out), '--png-dir',
+    assert main(['--poses', *map(str, scenes), '--methods', 'orb', '--top-k', '300',
+                 '--max-pairs', '1', '--image-scale', '0.5', '--json', str(out), '--png-dir',
                  str(tmp_path)]) == 0
     table = capsys.readouterr().out
     assert 'fountain-P11 (camera poses, 1 pairs' in table and 'AUC@10' in table
-    result = json.loads(out.read_text())['poses']['fountain-P11']['orb']
-    assert result['pairs'][0]['pair'] == '0000-0001' and result['summary']['num_pairs'] == 1
-    assert 0.0 < result['summary']['ms_epi'] <= 1.0
+    assert 'all posed folders pooled (fountain-P11, entry-P10; 2 pairs)' in table
+    results = json.loads(out.read_text())
+    per_scene = [results['poses'][scene.name]['orb'] for scene in scenes]
+    assert per_scene[0]['pairs'][0]['pair'] == '0000-0001'
+    assert 0.0 < per_scene[0]['summary']['ms_epi'] <= 1.0
+    pooled = results['poses_pooled']['orb']
+    errors = [run['pairs'][0]['pose_err_deg'] for run in per_scene]
+    assert pooled['num_pairs'] == 2 and pooled['auc@10'] == pytest.approx(
+        pose_auc([np.inf if e is None else e for e in errors])['auc@10'])
+    assert pooled['ms_epi'] == pytest.approx(np.mean([r['summary']['ms_epi'] for r in per_scene]))
     assert (tmp_path / 'fountain-P11_orb.png').is_file()
