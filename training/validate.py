@@ -37,8 +37,7 @@ from lfnet_core.evaluation.features import (FeatureExtractor, make_extractor, Sc
                                             to_grey_uint8)
 from lfnet_core.evaluation.homography_eval import (correspondence_metrics, homography_pair_metrics,
                                                    match_features)
-from lfnet_core.evaluation.pose_eval import (epipolar_distances, EPIPOLAR_PX,
-                                             fundamental_matrix, load_posed_pairs)
+from lfnet_core.evaluation.pose_eval import epipolar_correct, load_posed_pairs
 from lfnet_core.inference import create_backend
 from lfnet_training.datasets.photos import PhotoFolderPairs
 
@@ -91,11 +90,8 @@ def score_strecha(extractor: FeatureExtractor, scene_dir: Path, max_pairs: int =
         image0 = to_grey_uint8(cv2.imread(str(pair.image0)))
         image1 = to_grey_uint8(cv2.imread(str(pair.image1)))
         f0, f1 = extractor.extract(image0), extractor.extract(image1)
-        matches = match_features(f0, f1)
-        F = fundamental_matrix(pair.K0, pair.K1, pair.T_0to1)
-        distances = epipolar_distances(F, f0.keypoints[matches[:, 0]].astype(np.float64),
-                                       f1.keypoints[matches[:, 1]].astype(np.float64))
-        values.append(float((distances <= EPIPOLAR_PX).sum()) / max(len(f0), 1))
+        correct = epipolar_correct(f0, f1, match_features(f0, f1), pair)
+        values.append(float(correct.sum()) / max(len(f0), 1))
     return float(np.mean(values))
 
 

@@ -184,6 +184,15 @@ def pose_auc(errors: Sequence[float], thresholds: Sequence[float] = AUC_DEGREES
     return out
 
 
+def epipolar_correct(features0: Features, features1: Features, matches: np.ndarray,
+                     pair: PosedPair) -> np.ndarray:
+    """(M,) bool: each match lies within `EPIPOLAR_PX` of the epipolar lines of the pair."""
+    F = fundamental_matrix(pair.K0, pair.K1, pair.T_0to1)
+    return epipolar_distances(F, features0.keypoints[matches[:, 0]].astype(np.float64),
+                              features1.keypoints[matches[:, 1]].astype(np.float64)
+                              ) <= EPIPOLAR_PX
+
+
 def posed_pair_metrics(features0: Features, features1: Features, pair: PosedPair,
                        matches: Optional[np.ndarray] = None) -> Dict[str, float]:
     """Epipolar matching score, precision and essential-matrix pose error of one pair."""
@@ -191,8 +200,7 @@ def posed_pair_metrics(features0: Features, features1: Features, pair: PosedPair
         matches = match_features(features0, features1)
     points0 = features0.keypoints[matches[:, 0]].astype(np.float64)
     points1 = features1.keypoints[matches[:, 1]].astype(np.float64)
-    F = fundamental_matrix(pair.K0, pair.K1, pair.T_0to1)
-    correct = epipolar_distances(F, points0, points1) <= EPIPOLAR_PX
+    correct = epipolar_correct(features0, features1, matches, pair)
     out = {'num_matches': float(len(matches)), 'num_correct': float(correct.sum()),
            'ms_epi': float(correct.sum()) / max(len(features0), 1),
            'precision': float(correct.mean()) if len(matches) else float('nan')}
@@ -224,13 +232,10 @@ def evaluate_posed_pairs(folder: Union[str, Path], extractor: FeatureExtractor,
         record = posed_pair_metrics(f0, f1, pair, matches)
         records.append(dict(record, pair=f'{pair.image0.stem}-{pair.image1.stem}'))
         if png_path is not None and len(records) == 1:
-            F = fundamental_matrix(pair.K0, pair.K1, pair.T_0to1)
-            correct = epipolar_distances(F, f0.keypoints[matches[:, 0]].astype(np.float64),
-                                         f1.keypoints[matches[:, 1]].astype(np.float64))
             Path(png_path).parent.mkdir(parents=True, exist_ok=True)
             save_rgb(str(png_path), draw_matches(
                 images[pair.image0], images[pair.image1], f0.keypoints, f1.keypoints, matches,
-                correct=correct <= EPIPOLAR_PX, max_lines=400))
+                correct=epipolar_correct(f0, f1, matches, pair), max_lines=400))
     summary = summarise_posed(records)
     summary['mean_keypoints'] = (float(np.mean([len(f) for f in features.values()]))
                                  if features else float('nan'))
