@@ -215,7 +215,7 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
               'ori1': ori[half:]}
     for key in ('xy_0to1', 'xy_1to0', 'vis_0to1', 'vis_1to0'):
         inputs[key] = batch[key]
-    descriptor_term = 'contrastive' if cfg.descriptor_loss == 'contrastive' else 'triplet'
+    descriptor_term = cfg.descriptor_loss  # 'triplet' or 'contrastive' (LossConfig checks)
     terms = {name: [] for name in ('image', 'orientation', 'scale', 'pair', descriptor_term)}
     if teacher is not None:
         terms['distill'] = []
@@ -235,10 +235,9 @@ def compute_losses(model: LFNet, batch: Dict[str, torch.Tensor], step: int, cfg:
             continue
         branch, pair_branch = keypoint_branch(model, inputs, i, j, cfg, generator, teacher)
         terms['pair'].append(pair_loss(pair_branch))
-        if cfg.descriptor_loss == 'contrastive':
-            terms['contrastive'].append(contrastive_loss(branch, cfg))
-        else:
-            terms['triplet'].append(triplet_loss(branch, step, cfg, generator))
+        terms[descriptor_term].append(contrastive_loss(branch, cfg)
+                                      if descriptor_term == 'contrastive'
+                                      else triplet_loss(branch, step, cfg, generator))
         if teacher is not None:
             terms['distill'].append(distill_loss(branch))
         visible_ratio = branch.visible.float().sum() / branch.valid.float().sum().clamp(min=1.0)
