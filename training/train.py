@@ -157,10 +157,19 @@ def save_checkpoint(path: Path, model: LFNet, optimizers: Dict[str, torch.optim.
 
 
 def _init_weights(model: LFNet, path: str) -> None:
-    """Start from the network weights of a checkpoint (fresh optimisers, step 0)."""
+    """Start from the network weights of a checkpoint (fresh optimisers, step 0).
+
+    The model may have descriptor residual blocks the checkpoint lacks: they start as the
+    identity (`DescriptorConfig.residual_blocks`). Any other difference is an error.
+    """
     state = LFNet.from_pretrained(path).state_dict()
-    model.load_state_dict(state)
-    tqdm.write(f'initialised from {path}')
+    result = model.load_state_dict(state, strict=False)
+    foreign = [key for key in result.missing_keys if not key.startswith('descriptor.blocks.')]
+    if foreign or result.unexpected_keys:
+        raise ValueError(f'{path} does not fit the model: missing {foreign}, unexpected '
+                         f'{result.unexpected_keys}')
+    grown = f', {len(result.missing_keys)} new tensors' if result.missing_keys else ''
+    tqdm.write(f'initialised from {path}{grown}')
 
 
 def ignore_stop_signals(worker_id: int) -> None:

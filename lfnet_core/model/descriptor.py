@@ -26,11 +26,34 @@ def pool_descriptors(per_factor: Sequence[torch.Tensor]) -> torch.Tensor:
     return unit_length(sum(per_factor[1:], per_factor[0]))
 
 
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions (BN; ReLU between), added to the input, then ReLU.
+
+    The last BatchNorm's scale starts at 0, so a new block is the identity on the non-negative
+    features it follows (in training and in evaluation mode) until training moves it.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(channels, eps=1e-5, momentum=0.1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(channels, eps=1e-5, momentum=0.1)
+        nn.init.zeros_(self.bn2.weight)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Return ReLU(features + bn2(conv2(ReLU(bn1(conv1(features))))))."""
+        residual = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(features)))))
+        return F.relu(features + residual)
+
+
 class DescriptorNet(nn.Module):
     """Three 3x3 stride-2 convs (BN, ReLU), FC 512 (BN, ReLU), FC 256, L2 normalisation.
 
     The strided convolutions pad like TF's "SAME" (0 before, 1 after), as the release does.
-    About 2.6M parameters with the release's defaults.
+    About 2.6M parameters with the release's defaults. `config.residual_blocks` (not in the
+    release) adds residual blocks after the strided convolutions; they are kept apart from
+    `convs` so that the release's parameter names stay as they are.
     """
 
     def __init__(self, config: DescriptorConfig = DescriptorConfig()) -> None:
@@ -43,6 +66,10 @@ class DescriptorNet(nn.Module):
                        nn.BatchNorm2d(out_ch, eps=1e-5, momentum=0.1), nn.ReLU()]
             in_ch = out_ch
         self.convs = nn.Sequential(*layers)
+        counts = config.residual_blocks or (0,) * len(config.conv_channels)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(*(ResidualBlock(channels) for _ in range(count)))
+            for channels, count in zip(config.conv_channels, counts))
         side = config.patch_size // (2 ** len(config.conv_channels))
         self.fc1 = nn.Linear(in_ch * side * side, config.fc_dim)
         self.fc1_bn = nn.BatchNorm1d(config.fc_dim, eps=1e-5, momentum=0.1)
@@ -62,6 +89,9 @@ class DescriptorNet(nn.Module):
             (N, D) unit-length descriptors.
 
         """
-        x = self.convs(patches).flatten(1)
+        x = patches
+        for stage, blocks in enumerate(self.blocks):
+            x = blocks(self.convs[4 * stage:4 * stage + 4](x))
+        x = x.flatten(1)
         x = self.fc2(F.relu(self.fc1_bn(self.fc1(x))))
         return unit_length(x)

@@ -157,6 +157,27 @@ def test_freeze_detector_trains_the_descriptor_only(tmp_path):
     assert any(not torch.equal(after[key], before[key]) for key in descriptor)
 
 
+def test_init_weights_grow_descriptor_blocks_and_refuse_other_shapes(tmp_path):
+    init = tmp_path / 'init.pt'
+    torch.manual_seed(1)
+    LFNet().save(init)
+    before = LFNet.from_pretrained(init).state_dict()
+    out = tmp_path / 'grown'
+    grow = ['model.descriptor.residual_blocks=[0,1,0]', f'train.init_weights={init}']
+    cfg = load_config(str(TINY), SMALL + grow + [f'train.out_dir={out}', 'train.iterations=1',
+                                                 'train.ckpt_every=1', 'train.val_every=1'])
+    train(cfg)
+    after = torch.load(out / 'checkpoints' / 'latest.pt', weights_only=True)
+    assert tuple(after['config']['descriptor']['residual_blocks']) == (0, 1, 0)
+    assert any(key.startswith('descriptor.blocks.1.0.') for key in after['state_dict'])
+    assert set(before) < set(after['state_dict'])
+    narrow = ['model.descriptor.conv_channels=[32,64,128]', f'train.init_weights={init}']
+    cfg = load_config(str(TINY), SMALL + narrow + [f'train.out_dir={tmp_path / "narrow"}',
+                                                   'train.iterations=1'])
+    with pytest.raises((ValueError, RuntimeError), match='size mismatch|does not fit'):
+        train(cfg)
+
+
 def test_resume_auto_continues_one_run_and_report_draws_every_start(tmp_path, capsys):
     out = tmp_path / 'auto'
     common = SMALL + [f'train.out_dir={out}', 'train.ckpt_every=100', 'train.val_every=100',

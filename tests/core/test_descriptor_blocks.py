@@ -1,0 +1,80 @@
+# Copyright 2026 The lfnet_ros Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Residual blocks in the descriptor (`DescriptorConfig.residual_blocks`)."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from lfnet_core.config import DescriptorConfig, LFNetConfig
+from lfnet_core.export import (check_parity, config_for_metadata, export_onnx, model_fingerprint,
+                               parity_images)
+from lfnet_core.model.lfnet import LFNet
+from model_helpers import randomised_model
+
+BLOCKS = (0, 1, 0)
+
+
+def with_blocks(model: LFNet, blocks=BLOCKS) -> LFNet:
+    """Return `model`'s weights in a model with descriptor residual blocks, as they start."""
+    config = replace(model.config, descriptor=replace(model.config.descriptor,
+                                                      residual_blocks=blocks))
+    grown = LFNet(config)
+    result = grown.load_state_dict(model.state_dict(), strict=False)
+    assert not result.unexpected_keys
+    assert result.missing_keys and all(key.startswith('descriptor.blocks.1.0.')
+                                       for key in result.missing_keys)
+    return grown.eval()
+
+
+@pytest.mark.parametrize('blocks', [(1,), (0, 1, 0, 0), (0, -1, 0), (0, 1.0, 0), (0, 5, 0),
+                                    [0, 1, 0]])
+def test_residual_blocks_need_one_small_count_per_strided_convolution(blocks):
+    with pytest.raises(ValueError, match='residual_blocks'):
+        DescriptorConfig(residual_blocks=blocks)
+
+
+def test_residual_blocks_round_trip_through_the_checkpoint_dict():
+    config = LFNetConfig(descriptor=DescriptorConfig(residual_blocks=(0, 2, 1)))
+    assert LFNetConfig.from_dict(config.to_dict()) == config
+    model = LFNet(config)
+    assert len(model.descriptor.blocks[1]) == 2 and len(model.descriptor.blocks[2]) == 1
+    assert not list(model.descriptor.blocks[0].parameters())
+
+
+@pytest.mark.parametrize('mode', ['eval', 'train'])
+def test_a_new_block_starts_as_the_identity(mode):
+    model = randomised_model(0)
+    grown = with_blocks(model)
+    patches = torch.randn(16, 1, 32, 32)
+    getattr(model.descriptor, mode)()
+    getattr(grown.descriptor, mode)()
+    torch.testing.assert_close(grown.descriptor(patches), model.descriptor(patches),
+                               rtol=0, atol=1e-6)
+
+
+def test_a_new_block_learns():
+    grown = with_blocks(randomised_model(0))
+    grown.descriptor.train()
+    descriptors = grown.descriptor(torch.randn(16, 1, 32, 32))
+    (descriptors[:8] * descriptors[8:]).sum().backward()
+    block = grown.descriptor.blocks[1][0]
+    assert block.bn2.weight.grad.abs().max() > 0  # so the block does not stay the identity
+    assert block.conv2.weight.grad is not None
+
+
+def test_blocks_export_with_parity_and_their_own_fingerprint(tmp_path):
+    model = randomised_model(0)
+    grown = with_blocks(model)
+    assert model_fingerprint(grown) != model_fingerprint(model)
+    with torch.no_grad():  # a trained block: not the identity
+        for module in grown.descriptor.blocks.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.weight.uniform_(0.5, 1.5)
+                module.running_var.uniform_(0.5, 1.5)
+    check_parity(grown, export_onnx(grown, tmp_path / 'onnx'), parity_images(), top_k=200)
+    assert config_for_metadata(grown)['descriptor']['residual_blocks'] == BLOCKS
+    # none is the neutral value: exports made before the option keep their metadata
+    assert 'residual_blocks' not in config_for_metadata(model)['descriptor']
