@@ -95,6 +95,15 @@ def rotation_angle(R: np.ndarray) -> float:
     return float(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
+def direction_angle(a: np.ndarray, b: np.ndarray) -> float:
+    """Angle in radians between vectors `a` and `b`; NaN where either is zero."""
+    a, b = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    if norm == 0.0:
+        return float('nan')
+    return float(np.arccos(np.clip(np.dot(a, b) / norm, -1.0, 1.0)))
+
+
 def attached_motion(T_a: np.ndarray, T_b_a: np.ndarray) -> np.ndarray:
     """Return the motion of frame b that a motion `T_a` of a rigidly attached frame a makes.
 

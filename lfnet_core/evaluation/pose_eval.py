@@ -40,7 +40,7 @@ from lfnet_core.cli.extract import read_image
 from lfnet_core.evaluation.features import FeatureExtractor, to_grey_uint8
 from lfnet_core.evaluation.homography_eval import match_features
 from lfnet_core.local_features import Features
-from lfnet_core.rigid_poses import relative_pose, rotation_angle
+from lfnet_core.rigid_poses import direction_angle, relative_pose, rotation_angle
 from lfnet_core.visualization import draw_matches, save_rgb
 
 EPIPOLAR_PX = 4.0
@@ -160,10 +160,9 @@ def essential_pose_error(points0: np.ndarray, points1: np.ndarray, K0: np.ndarra
             best = (count, R, t)
     count, R, t = best
     rot = float(np.degrees(rotation_angle(R.T @ T_0to1[:3, :3])))
-    t_true = T_0to1[:3, 3]
-    norm = max(float(np.linalg.norm(t) * np.linalg.norm(t_true)), 1e-12)
-    cos = float(np.dot(t.ravel(), t_true)) / norm
-    tdir = float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+    tdir = float(np.degrees(direction_angle(t, T_0to1[:3, 3])))
+    if not np.isfinite(tdir):  # no true baseline: the direction cannot be right
+        tdir = 90.0
     return {'rot_err_deg': rot, 'tdir_err_deg': tdir, 'pose_err_deg': max(rot, tdir),
             'inliers': float(count)}
 

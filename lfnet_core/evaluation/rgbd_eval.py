@@ -44,7 +44,7 @@ from lfnet_core.evaluation.homography_eval import (correspondence_metrics, match
 from lfnet_core.keypoint_points import keypoint_points
 from lfnet_core.local_features import Features
 from lfnet_core.rgbd_warp import warp_pixels_rgbd
-from lfnet_core.rigid_poses import relative_pose, rotation_angle
+from lfnet_core.rigid_poses import direction_angle, relative_pose, rotation_angle
 from lfnet_core.tum import TumSequence
 from lfnet_core.vo import estimate_motion, RansacConfig
 
@@ -69,12 +69,9 @@ def pose_errors(T_est: np.ndarray, T_true: np.ndarray) -> Tuple[float, float, fl
     rot = float(np.degrees(rotation_angle(T_est[:3, :3].T @ T_true[:3, :3])))
     t_est, t_true = T_est[:3, 3], T_true[:3, 3]
     trans = float(np.linalg.norm(t_est - t_true) * 100.0)
-    n_est, n_true = np.linalg.norm(t_est), np.linalg.norm(t_true)
-    if n_true < 1e-3 or n_est == 0:
-        direction = float('nan')
-    else:
-        cos = float(np.dot(t_est, t_true) / (n_est * n_true))
-        direction = float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+    direction = float('nan')
+    if np.linalg.norm(t_true) >= 1e-3:
+        direction = float(np.degrees(direction_angle(t_est, t_true)))
     return rot, trans, direction
 
 

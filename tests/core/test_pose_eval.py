@@ -13,8 +13,9 @@ from lfnet_core.evaluation.pose_eval import (epipolar_distances, essential_pose_
                                              evaluate_posed_pairs, fundamental_matrix,
                                              load_posed_pairs, pose_auc, posed_pair_metrics,
                                              PosedPair)
+from lfnet_core.evaluation.rgbd_eval import pose_errors
 from lfnet_core.local_features import Features
-from lfnet_core.rigid_poses import make_pose, relative_pose
+from lfnet_core.rigid_poses import direction_angle, make_pose, relative_pose
 
 K = np.array([[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]])
 
@@ -134,3 +135,16 @@ def test_match_eval_cli_scores_posed_folders_and_pools_them(require_shared, tmp_
         pose_auc([np.inf if e is None else e for e in errors])['auc@10'])
     assert pooled['ms_epi'] == pytest.approx(np.mean([r['summary']['ms_epi'] for r in per_scene]))
     assert (tmp_path / 'fountain-P11_orb.png').is_file()
+
+
+def test_both_evaluations_measure_a_translation_direction_alike():
+    assert np.degrees(direction_angle(np.array([1.0, 0, 0]), np.array([1.0, 1.0, 0]))) == (
+        pytest.approx(45.0))
+    assert np.degrees(direction_angle(np.array([0, 0, 2.0]), np.array([0, 0, -1.0]))) == (
+        pytest.approx(180.0))
+    assert np.isnan(direction_angle(np.zeros(3), np.ones(3)))
+    T_true = make_pose(np.eye(3), np.array([0.1, 0.0, 0.0]))
+    T_est = make_pose(np.eye(3), np.array([0.1, 0.1, 0.0]))
+    assert pose_errors(T_est, T_true)[2] == pytest.approx(45.0)
+    # a true baseline under 1 mm has no direction to compare (NaN), as before
+    assert np.isnan(pose_errors(T_est, make_pose(np.eye(3), np.array([1e-4, 0, 0])))[2])
