@@ -102,15 +102,19 @@ class DescriptorConfig:
     # Residual blocks (not in the release): after the i-th strided convolution, this many blocks
     # of two 3x3 convolutions at its width, each added to its input. () adds none, as the
     # release. A block starts as the identity (its last BatchNorm's scale is 0), so weights
-    # without blocks load into a model with them and describe exactly as before.
+    # without blocks load into a model with them and describe exactly as before. All zeros is
+    # stored as ().
     residual_blocks: Tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         blocks = self.residual_blocks
         if not (isinstance(blocks, tuple) and len(blocks) in (0, len(self.conv_channels))
-                and all(isinstance(n, int) and 0 <= n <= 4 for n in blocks)):
+                and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 4
+                        for n in blocks)):
             raise ValueError(f'residual_blocks: need () or one count in 0..4 per strided '
                              f'convolution ({len(self.conv_channels)}), got {blocks!r}')
+        if not any(blocks):
+            object.__setattr__(self, 'residual_blocks', ())
         pool = self.pool_scales
         if not (isinstance(pool, tuple) and 1 <= len(pool) <= 8
                 and all(isinstance(f, (int, float)) and 0 < f < math.inf for f in pool)):

@@ -45,7 +45,8 @@ def load_teacher(cfg: DictConfig, model: LFNet, device: torch.device
 
     Raises:
         ValueError: the settings `teacher_path` refuses, or a teacher whose descriptor or input
-            normalisation differs from the trained model's (its pooling setting is ignored).
+            normalisation differs from the trained model's (its pooling setting and residual
+            blocks are ignored: it runs its own network).
 
     """
     path = teacher_path(cfg)
@@ -53,7 +54,9 @@ def load_teacher(cfg: DictConfig, model: LFNet, device: torch.device
         return None
     teacher = LFNet.from_pretrained(path)
     ours, theirs = model.config, teacher.config
-    if (replace(theirs.descriptor, pool_scales=(1.0,)) != ours.descriptor
+    like_ours = replace(theirs.descriptor, pool_scales=(1.0,),
+                        residual_blocks=ours.descriptor.residual_blocks)
+    if (like_ours != ours.descriptor
             or (theirs.input_inst_norm, theirs.input_inst_norm_eps)
             != (ours.input_inst_norm, ours.input_inst_norm_eps)):
         raise ValueError(f'teacher {path}: its descriptor or input normalisation differs from '

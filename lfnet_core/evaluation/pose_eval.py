@@ -160,9 +160,9 @@ def essential_pose_error(points0: np.ndarray, points1: np.ndarray, K0: np.ndarra
             best = (count, R, t)
     count, R, t = best
     rot = float(np.degrees(rotation_angle(R.T @ T_0to1[:3, :3])))
-    tdir = float(np.degrees(direction_angle(t, T_0to1[:3, 3])))
-    if not np.isfinite(tdir):  # no true baseline: the direction cannot be right
-        tdir = 90.0
+    tdir = 90.0  # no true baseline (or no estimated one): no direction to get right
+    if np.linalg.norm(T_0to1[:3, 3]) > 0 and np.linalg.norm(t) > 0:
+        tdir = float(np.degrees(direction_angle(t, T_0to1[:3, 3])))
     return {'rot_err_deg': rot, 'tdir_err_deg': tdir, 'pose_err_deg': max(rot, tdir),
             'inliers': float(count)}
 

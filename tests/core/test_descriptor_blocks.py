@@ -3,6 +3,7 @@
 """Residual blocks in the descriptor (`DescriptorConfig.residual_blocks`)."""
 
 from dataclasses import replace
+from typing import Tuple
 
 import pytest
 import torch
@@ -17,7 +18,7 @@ from model_helpers import randomised_model
 BLOCKS = (0, 1, 0)
 
 
-def with_blocks(model: LFNet, blocks=BLOCKS) -> LFNet:
+def with_blocks(model: LFNet, blocks: Tuple[int, ...] = BLOCKS) -> LFNet:
     """Return `model`'s weights in a model with descriptor residual blocks, as they start."""
     config = replace(model.config, descriptor=replace(model.config.descriptor,
                                                       residual_blocks=blocks))
@@ -30,10 +31,14 @@ def with_blocks(model: LFNet, blocks=BLOCKS) -> LFNet:
 
 
 @pytest.mark.parametrize('blocks', [(1,), (0, 1, 0, 0), (0, -1, 0), (0, 1.0, 0), (0, 5, 0),
-                                    [0, 1, 0]])
+                                    [0, 1, 0], (0, True, 0)])
 def test_residual_blocks_need_one_small_count_per_strided_convolution(blocks):
     with pytest.raises(ValueError, match='residual_blocks'):
         DescriptorConfig(residual_blocks=blocks)
+
+
+def test_no_blocks_has_one_spelling():
+    assert DescriptorConfig(residual_blocks=(0, 0, 0)) == DescriptorConfig()
 
 
 def test_residual_blocks_round_trip_through_the_checkpoint_dict():
@@ -62,7 +67,12 @@ def test_a_new_block_learns():
     (descriptors[:8] * descriptors[8:]).sum().backward()
     block = grown.descriptor.blocks[1][0]
     assert block.bn2.weight.grad.abs().max() > 0  # so the block does not stay the identity
-    assert block.conv2.weight.grad is not None
+    optimiser = torch.optim.SGD(grown.descriptor.parameters(), lr=0.1)
+    optimiser.step()
+    optimiser.zero_grad()
+    descriptors = grown.descriptor(torch.randn(16, 1, 32, 32))
+    (descriptors[:8] * descriptors[8:]).sum().backward()
+    assert block.conv1.weight.grad.abs().max() > 0  # once moved, the whole block trains
 
 
 def test_blocks_export_with_parity_and_their_own_fingerprint(tmp_path):

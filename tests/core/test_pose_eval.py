@@ -4,6 +4,7 @@
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
@@ -148,3 +149,12 @@ def test_both_evaluations_measure_a_translation_direction_alike():
     assert pose_errors(T_est, T_true)[2] == pytest.approx(45.0)
     # a true baseline under 1 mm has no direction to compare (NaN), as before
     assert np.isnan(pose_errors(T_est, make_pose(np.eye(3), np.array([1e-4, 0, 0])))[2])
+    # without a true baseline the posed-pair evaluation counts the direction as 90 degrees off
+    rng = np.random.default_rng(3)
+    points = np.c_[rng.uniform(-1, 1, (40, 2)), rng.uniform(4, 8, 40)]
+    rotation = cv2.Rodrigues(np.array([0.0, 0.05, 0.0]))[0]
+    pixels0 = points @ K.T
+    pixels1 = (points @ rotation.T) @ K.T
+    errors = essential_pose_error(pixels0[:, :2] / pixels0[:, 2:], pixels1[:, :2] / pixels1[:, 2:],
+                                  K, K, make_pose(rotation, np.zeros(3)))
+    assert errors['tdir_err_deg'] == 90.0

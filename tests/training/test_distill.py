@@ -177,6 +177,8 @@ def test_the_teacher_is_frozen_in_eval_mode_and_must_match_the_student(tmp_path)
     for key, value in teacher.state_dict().items():
         assert torch.equal(value, expected[key]), key
     assert load_teacher(_config(tmp_path), LFNet(), torch.device('cpu')) is None
+    deeper = LFNetConfig(descriptor=DescriptorConfig(residual_blocks=(0, 1, 0)))
+    assert load_teacher(cfg, LFNet(deeper), torch.device('cpu')) is not None  # its own network
     for other in (LFNetConfig(descriptor=DescriptorConfig(descriptor_dim=128)),
                   LFNetConfig(input_inst_norm=False)):
         with pytest.raises(ValueError, match='differs'):
