@@ -105,6 +105,10 @@ class DescriptorConfig:
     # without blocks load into a model with them and describe exactly as before. All zeros is
     # stored as ().
     residual_blocks: Tuple[int, ...] = ()
+    # Stacked patch scales (not in the release): besides the patch at the keypoint's scale, the
+    # patches at that scale times each of these factors, as more input channels of one
+    # descriptor pass. () describes one patch, as the release.
+    stack_scales: Tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         blocks = self.residual_blocks
@@ -115,6 +119,12 @@ class DescriptorConfig:
                              f'convolution ({len(self.conv_channels)}), got {blocks!r}')
         if not any(blocks):
             object.__setattr__(self, 'residual_blocks', ())
+        stack = self.stack_scales
+        if not (isinstance(stack, tuple) and len(stack) <= 4
+                and all(isinstance(f, (int, float)) and not isinstance(f, bool)
+                        and 0 < f < math.inf for f in stack)):
+            raise ValueError(f'stack_scales: need a tuple of 0 to 4 finite factors > 0, got '
+                             f'{stack!r}')
         pool = self.pool_scales
         if not (isinstance(pool, tuple) and 1 <= len(pool) <= 8
                 and all(isinstance(f, (int, float)) and 0 < f < math.inf for f in pool)):
@@ -163,7 +173,7 @@ class LFNetConfig:
         data = dict(data)
         det = _build(DetectorConfig, data.pop('detector', {}))
         desc = dict(data.pop('descriptor', {}))
-        for key in ('conv_channels', 'pool_scales', 'residual_blocks'):
+        for key in ('conv_channels', 'pool_scales', 'residual_blocks', 'stack_scales'):
             if key in desc:
                 desc[key] = tuple(desc[key])
         desc = _build(DescriptorConfig, desc)

@@ -78,7 +78,8 @@ class _DescribeGraph(nn.Module):
 # a model as it was: left out of the fingerprint and the ONNX metadata at that value, so earlier
 # exports, caches and engines stay valid.
 NEUTRAL_SETTINGS = {'detector': {'dog_edge_power': 0.0, 'kp_refine': 'soft_argmax'},
-                    'descriptor': {'pool_scales': (1.0,), 'residual_blocks': ()}}
+                    'descriptor': {'pool_scales': (1.0,), 'residual_blocks': (),
+                                   'stack_scales': ()}}
 
 
 def config_for_metadata(model: LFNet) -> Dict[str, Any]:

@@ -12,10 +12,10 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 
-from lfnet_core.model.descriptor import pool_descriptors
+from lfnet_core.model.descriptor import pool_descriptors, stacked_patches
 from lfnet_core.model.lfnet import LFNet
 from lfnet_core.ops.nms import strict_nms_mask
-from lfnet_core.ops.sampling import extract_patches, gather_at
+from lfnet_core.ops.sampling import gather_at
 from lfnet_training.loss_config import LossConfig
 
 
@@ -58,18 +58,17 @@ def jitter_scales(scales: torch.Tensor, amount: float,
 @torch.no_grad()
 def pooled_descriptors(descriptor: torch.nn.Module, x: torch.Tensor, keypoints: torch.Tensor,
                        scales: torch.Tensor, orientations: torch.Tensor,
-                       factors: Sequence[float], patch: int) -> torch.Tensor:
+                       factors: Sequence[float]) -> torch.Tensor:
     """Return (B, N, D) unit sums of `descriptor` over patches at the scales times `factors`.
 
     `x` is the normalised (B, 1, H, W) image; this is `LFNet.describe`'s pooling, without
-    gradient, for a teacher network.
+    gradient, for a teacher network (its own `stack_scales` stacked as in `LFNet.describe`).
     """
     batch, count = keypoints.shape[:2]
 
     def describe(factor: float) -> torch.Tensor:
-        patches = extract_patches(x, keypoints, scales * factor, orientations, patch)
-        return descriptor(patches.reshape(batch * count, 1, patch, patch)).reshape(
-            batch, count, -1)
+        patches = stacked_patches(x, keypoints, scales * factor, orientations, descriptor.config)
+        return descriptor(patches.flatten(0, 1)).reshape(batch, count, -1)
 
     return pool_descriptors([describe(factor) for factor in factors])
 
@@ -98,7 +97,6 @@ def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: in
     visible = vis_itoj.flatten(1).gather(1, flat_index) & valid
     warped_int = torch.stack([warped[..., 0].round().clamp(0, width - 1),
                               warped[..., 1].round().clamp(0, height - 1)], -1).long()
-    patch = model.config.descriptor.patch_size
 
     maps = {'x_i': inputs[f'x{i}'], 'x_j': inputs[f'x{j}'], 'score_i': score_i,
             'scale_i': scale_i, 'ori_i': ori_i, 'scale_j': inputs[f'scale{j}'],
@@ -123,16 +121,16 @@ def keypoint_branch(model: LFNet, inputs: Dict[str, torch.Tensor], i: int, j: in
         if teach:
             factors = cfg.distill_pool_scales
             targets = (pooled_descriptors(teacher, maps['x_i'], keypoints, scales, oris,
-                                          factors, patch),
+                                          factors),
                        pooled_descriptors(teacher, maps['x_j'], kp_j, scales_j, oris_j,
-                                          factors, patch))
+                                          factors))
         if jitter > 0:
             scales = jitter_scales(scales, jitter, generator)
             scales_j = jitter_scales(scales_j, jitter, generator)
-        patches_i = extract_patches(maps['x_i'], keypoints, scales, oris, patch)
-        patches_j = extract_patches(maps['x_j'], kp_j, scales_j, oris_j, patch)
+        patches_i = stacked_patches(maps['x_i'], keypoints, scales, oris, model.config.descriptor)
+        patches_j = stacked_patches(maps['x_j'], kp_j, scales_j, oris_j, model.config.descriptor)
         batch, count = index.shape
-        both = torch.cat([patches_i, patches_j], 1).reshape(batch * 2 * count, 1, patch, patch)
+        both = torch.cat([patches_i, patches_j], 1).flatten(0, 1)
         desc = model.descriptor(both).reshape(batch, 2 * count, -1)
         return desc[:, :count], desc[:, count:], targets[0], targets[1]
 

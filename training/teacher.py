@@ -45,8 +45,8 @@ def load_teacher(cfg: DictConfig, model: LFNet, device: torch.device
 
     Raises:
         ValueError: the settings `teacher_path` refuses, or a teacher whose descriptor or input
-            normalisation differs from the trained model's (its pooling setting and residual
-            blocks are ignored: it runs its own network).
+            normalisation differs from the trained model's (its pooling setting, residual
+            blocks and stacked patch scales are ignored: it runs its own network).
 
     """
     path = teacher_path(cfg)
@@ -55,7 +55,8 @@ def load_teacher(cfg: DictConfig, model: LFNet, device: torch.device
     teacher = LFNet.from_pretrained(path)
     ours, theirs = model.config, teacher.config
     like_ours = replace(theirs.descriptor, pool_scales=(1.0,),
-                        residual_blocks=ours.descriptor.residual_blocks)
+                        residual_blocks=ours.descriptor.residual_blocks,
+                        stack_scales=ours.descriptor.stack_scales)
     if (like_ours != ours.descriptor
             or (theirs.input_inst_norm, theirs.input_inst_norm_eps)
             != (ours.input_inst_norm, ours.input_inst_norm_eps)):

@@ -159,10 +159,18 @@ def save_checkpoint(path: Path, model: LFNet, optimizers: Dict[str, torch.optim.
 def _init_weights(model: LFNet, path: str) -> None:
     """Start from the network weights of a checkpoint (fresh optimisers, step 0).
 
-    The model may have descriptor residual blocks the checkpoint lacks: they start as the
-    identity (`DescriptorConfig.residual_blocks`). Any other difference is an error.
+    The model may grow the checkpoint's descriptor: residual blocks it lacks start as the
+    identity (`DescriptorConfig.residual_blocks`), and stacked patch channels it lacks
+    (`DescriptorConfig.stack_scales`) start with zero weights, so the model describes exactly
+    as the checkpoint does. Any other difference is an error.
     """
     state = LFNet.from_pretrained(path).state_dict()
+    first = 'descriptor.convs.1.weight'  # the first convolution: one weight per input channel
+    ours = model.state_dict()[first]
+    if state[first].shape[1] < ours.shape[1] and state[first].shape[0] == ours.shape[0]:
+        grown = torch.zeros_like(ours)
+        grown[:, :state[first].shape[1]] = state[first]
+        state[first] = grown
     result = model.load_state_dict(state, strict=False)
     foreign = [key for key in result.missing_keys if not key.startswith('descriptor.blocks.')]
     if foreign or result.unexpected_keys:

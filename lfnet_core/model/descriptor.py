@@ -5,13 +5,14 @@
 Port of `models/simple_desc.py` of vcg-uvic/lf-net-release (docs/network.md, "Descriptor").
 """
 
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
 from lfnet_core.config import DescriptorConfig
+from lfnet_core.ops.sampling import extract_patches
 
 
 def unit_length(descriptors: torch.Tensor) -> torch.Tensor:
@@ -24,6 +25,23 @@ def pool_descriptors(per_factor: Sequence[torch.Tensor]) -> torch.Tensor:
     if len(per_factor) == 1:
         return per_factor[0]
     return unit_length(sum(per_factor[1:], per_factor[0]))
+
+
+def patch_factors(config: DescriptorConfig) -> Tuple[float, ...]:
+    """Scale factors of the patches stacked as the descriptor's input channels, in order."""
+    return (1.0,) + tuple(float(f) for f in config.stack_scales)
+
+
+def stacked_patches(image: torch.Tensor, keypoints: torch.Tensor, scales: torch.Tensor,
+                    orientations: torch.Tensor, config: DescriptorConfig) -> torch.Tensor:
+    """Return (B, N, C, P, P) patches at the scales times each of `patch_factors(config)`.
+
+    `image` is the normalised (B, 1, H, W) image; C is 1 without `config.stack_scales`.
+    """
+    side = config.patch_size
+    return torch.stack([extract_patches(image, keypoints, scales if f == 1.0 else scales * f,
+                                        orientations, side)
+                        for f in patch_factors(config)], dim=2)
 
 
 class ResidualBlock(nn.Module):
@@ -53,14 +71,15 @@ class DescriptorNet(nn.Module):
     The strided convolutions pad like TF's "SAME" (0 before, 1 after), as the release does.
     About 2.6M parameters with the release's defaults. `config.residual_blocks` (not in the
     release) adds residual blocks after the strided convolutions; they are kept apart from
-    `convs` so that the release's parameter names stay as they are.
+    `convs` so that the release's parameter names stay as they are. `config.stack_scales`
+    (not in the release) adds input channels: patches of other sizes around the keypoint.
     """
 
     def __init__(self, config: DescriptorConfig = DescriptorConfig()) -> None:
         super().__init__()
         self.config = config
         layers = []
-        in_ch = 1
+        in_ch = len(patch_factors(config))
         for out_ch in config.conv_channels:
             layers += [nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(in_ch, out_ch, 3, stride=2),
                        nn.BatchNorm2d(out_ch, eps=1e-5, momentum=0.1), nn.ReLU()]
@@ -83,7 +102,7 @@ class DescriptorNet(nn.Module):
         """Describe patches.
 
         Args:
-            patches: (N, 1, P, P) patches (P = patch_size).
+            patches: (N, C, P, P) patches (P = patch_size, C = len(patch_factors)).
 
         Returns:
             (N, D) unit-length descriptors.

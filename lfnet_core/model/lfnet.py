@@ -19,11 +19,10 @@ from torch import nn
 from lfnet_core.config import LFNetConfig, pool_factors
 from lfnet_core.inference.base import extract_features
 from lfnet_core.local_features import Features
-from lfnet_core.model.descriptor import DescriptorNet, pool_descriptors
+from lfnet_core.model.descriptor import DescriptorNet, pool_descriptors, stacked_patches
 from lfnet_core.model.detector import DetectorNet, instance_norm
 from lfnet_core.ops.nms import strict_nms_mask
-from lfnet_core.ops.sampling import (extract_patches, gather_at, quadratic_refine,
-                                     soft_argmax_refine)
+from lfnet_core.ops.sampling import gather_at, quadratic_refine, soft_argmax_refine
 
 LOG = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = 'lfnet_ros/checkpoint/1'
@@ -98,17 +97,18 @@ class LFNet(nn.Module):
 
     def pooled_patches(self, image: torch.Tensor, keypoints: torch.Tensor, scales: torch.Tensor,
                        orientations: torch.Tensor) -> List[torch.Tensor]:
-        """Return (B, N, P, P) patches at the scales times each of `pool_scales`, in order."""
+        """Return (B, N, C, P, P) `stacked_patches` at the scales times each of `pool_scales`."""
         normalized = self.normalize_input(image)
-        side = self.config.descriptor.patch_size
-        return [extract_patches(normalized, keypoints,
-                                scales if factor == 1.0 else scales * factor, orientations, side)
-                for factor in self.config.descriptor.pool_scales]
+        config = self.config.descriptor
+        return [stacked_patches(normalized, keypoints,
+                                scales if factor == 1.0 else scales * factor, orientations,
+                                config)
+                for factor in config.pool_scales]
 
     def describe_patches(self, patches: torch.Tensor) -> torch.Tensor:
-        """Return (B, N, D) unit descriptors of (B, N, P, P) patches."""
-        batch, count, side = patches.shape[0], patches.shape[1], patches.shape[2]
-        descriptors = self.descriptor(patches.reshape(batch * count, 1, side, side))
+        """Return (B, N, D) unit descriptors of (B, N, C, P, P) patches."""
+        batch, count = patches.shape[0], patches.shape[1]
+        descriptors = self.descriptor(patches.reshape(batch * count, *patches.shape[2:]))
         return descriptors.reshape(batch, count, -1)
 
     def keypoint_frames(self, score: torch.Tensor, scale: torch.Tensor,

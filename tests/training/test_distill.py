@@ -71,7 +71,7 @@ def test_pooled_descriptors_are_the_inference_pooling():
         expected = _pooled_twin(single).describe(image, score, scale, ori, keypoints_int)[3]
         keypoints, scales, oris = single.keypoint_frames(score, scale, ori, keypoints_int)
         got = pooled_descriptors(single.descriptor, single.normalize_input(image), keypoints,
-                                 scales, oris, POOL, single.config.descriptor.patch_size)
+                                 scales, oris, POOL)
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
 
 

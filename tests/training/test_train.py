@@ -163,7 +163,8 @@ def test_init_weights_grow_descriptor_blocks_and_refuse_other_shapes(tmp_path):
     LFNet().save(init)
     before = LFNet.from_pretrained(init).state_dict()
     out = tmp_path / 'grown'
-    grow = ['model.descriptor.residual_blocks=[0,1,0]', f'train.init_weights={init}']
+    grow = ['model.descriptor.residual_blocks=[0,1,0]', 'model.descriptor.stack_scales=[1.41]',
+            f'train.init_weights={init}']
     cfg = load_config(str(TINY), SMALL + grow + [f'train.out_dir={out}', 'train.iterations=1',
                                                  'train.ckpt_every=1', 'train.val_every=1'])
     train(cfg)
@@ -171,6 +172,8 @@ def test_init_weights_grow_descriptor_blocks_and_refuse_other_shapes(tmp_path):
     assert tuple(after['config']['descriptor']['residual_blocks']) == (0, 1, 0)
     assert any(key.startswith('descriptor.blocks.1.0.') for key in after['state_dict'])
     assert set(before) < set(after['state_dict'])
+    first = after['state_dict']['descriptor.convs.1.weight']
+    assert first.shape[1] == 2 and tuple(after['config']['descriptor']['stack_scales']) == (1.41,)
     narrow = ['model.descriptor.conv_channels=[32,64,128]', f'train.init_weights={init}']
     cfg = load_config(str(TINY), SMALL + narrow + [f'train.out_dir={tmp_path / "narrow"}',
                                                    'train.iterations=1'])
