@@ -106,7 +106,9 @@ class LFNet(nn.Module):
                 for factor in config.pool_scales]
 
     def describe_patches(self, patches: torch.Tensor) -> torch.Tensor:
-        """Return (B, N, D) unit descriptors of (B, N, C, P, P) patches."""
+        """Return (B, N, D) unit descriptors of (B, N, C, P, P) patches ((B, N, P, P): C = 1)."""
+        if patches.dim() == 4:
+            patches = patches.unsqueeze(2)
         batch, count = patches.shape[0], patches.shape[1]
         descriptors = self.descriptor(patches.reshape(batch * count, *patches.shape[2:]))
         return descriptors.reshape(batch, count, -1)
