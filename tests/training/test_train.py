@@ -137,11 +137,16 @@ def test_train_runs_on_each_data_source(source, tmp_path):
     assert (out / 'checkpoints' / 'latest.pt').is_file()
 
 
-def test_freeze_detector_trains_the_descriptor_only(tmp_path):
+def seeded_weights(tmp_path):
+    """Save a seeded LFNet to tmp_path/init.pt; return the path and its state dict."""
     init = tmp_path / 'init.pt'
     torch.manual_seed(1)
     LFNet().save(init)
-    before = LFNet.from_pretrained(init).state_dict()
+    return init, LFNet.from_pretrained(init).state_dict()
+
+
+def test_freeze_detector_trains_the_descriptor_only(tmp_path):
+    init, before = seeded_weights(tmp_path)
     out = tmp_path / 'frozen'
     cfg = load_config(str(TINY), SMALL + [f'train.out_dir={out}', 'train.iterations=3',
                                           'train.ckpt_every=3', 'train.val_every=2',
@@ -158,10 +163,7 @@ def test_freeze_detector_trains_the_descriptor_only(tmp_path):
 
 
 def test_init_weights_grow_descriptor_blocks_and_refuse_other_shapes(tmp_path):
-    init = tmp_path / 'init.pt'
-    torch.manual_seed(1)
-    LFNet().save(init)
-    before = LFNet.from_pretrained(init).state_dict()
+    init, before = seeded_weights(tmp_path)
     out = tmp_path / 'grown'
     grow = ['model.descriptor.residual_blocks=[0,1,0]', 'model.descriptor.stack_scales=[1.41]',
             f'train.init_weights={init}']
