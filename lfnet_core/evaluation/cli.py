@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                          'and method here')
     parser.add_argument('--tum-gap', type=int, nargs='+', default=[1], metavar='K',
                         help='frame gap(s) of the TUM pairs (default 1: consecutive frames)')
+    parser.add_argument('--pose-gap', type=int, default=1, metavar='N',
+                        help='cameras.txt folders: pair views 1 to N apart (default 1: '
+                             'consecutive views)')
     parser.add_argument('--max-pairs', type=int, metavar='N',
                         help='evaluate at most N pairs per data set (and gap)')
     parser.add_argument('--threads', type=int, metavar='N',
@@ -162,6 +165,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error('--top-k must be >= 1')
     if any(g < 1 for g in args.tum_gap):
         parser.error('--tum-gap must be >= 1')
+    if args.pose_gap < 1:
+        parser.error('--pose-gap must be >= 1')
     try:
         check_image_scale(args.image_scale)
     except ValueError as exc:
@@ -187,6 +192,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                           'pyramid_levels': args.pyramid_levels,
                           'thresholds_px': [3, 5], 'homography_thresholds_px': [1, 3, 5],
                           'homography_ransac_px': 3.0, 'tum_gaps': args.tum_gap,
+                          'pose_gap': args.pose_gap,
                           'max_pairs': args.max_pairs, 'image_scale': args.image_scale,
                           'epipolar_px': EPIPOLAR_PX, 'pose_ransac_px': RANSAC_PX},
                'homography': {}, 'rgbd': {}, 'poses': {}}
@@ -207,7 +213,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                                       max_pairs=args.max_pairs, png_path=png)
             elif kind == 'poses':
                 result = evaluate_posed_pairs(folder, extractor, max_pairs=args.max_pairs,
-                                              png_path=png)
+                                              png_path=png, max_gap=args.pose_gap)
             else:
                 result = evaluate_tum_sequence(folder, extractor, gap=gap,
                                                max_pairs=args.max_pairs, png_path=png)

@@ -100,15 +100,22 @@ def read_pair_list(folder: Union[str, Path]) -> List[PosedPair]:
     return pairs
 
 
-def load_posed_pairs(folder: Union[str, Path]) -> List[PosedPair]:
-    """Pairs of a posed folder: its pair list, else consecutive views of ``cameras.txt``."""
+def load_posed_pairs(folder: Union[str, Path], max_gap: int = 1) -> List[PosedPair]:
+    """Pairs of a posed folder: its pair list, else views of ``cameras.txt`` 1 to `max_gap` apart.
+
+    With ``cameras.txt`` the pairs come by gap, then by first view: the consecutive views
+    first, as with the default `max_gap` 1. A pair list ignores `max_gap`.
+    """
+    if max_gap < 1:
+        raise ValueError(f'max_gap must be >= 1, got {max_gap}')
     folder = Path(folder)
     if (folder / 'pairs_with_gt.txt').is_file():
         return read_pair_list(folder)
     if (folder / 'cameras.txt').is_file():
         views = read_cameras(folder)
         return [PosedPair(path0, path1, K0, K1, relative_pose(T0, T1))
-                for (path0, K0, T0), (path1, K1, T1) in zip(views, views[1:])]
+                for gap in range(1, max_gap + 1)
+                for (path0, K0, T0), (path1, K1, T1) in zip(views, views[gap:])]
     raise FileNotFoundError(f'{folder}: neither pairs_with_gt.txt nor cameras.txt')
 
 
@@ -209,8 +216,9 @@ def posed_pair_metrics(features0: Features, features1: Features, pair: PosedPair
 
 def evaluate_posed_pairs(folder: Union[str, Path], extractor: FeatureExtractor,
                          max_pairs: Optional[int] = None,
-                         png_path: Optional[Union[str, Path]] = None) -> Dict[str, object]:
-    """Evaluate one method on the pairs of a posed folder (`load_posed_pairs`).
+                         png_path: Optional[Union[str, Path]] = None,
+                         max_gap: int = 1) -> Dict[str, object]:
+    """Evaluate one method on the pairs of a posed folder (`load_posed_pairs`, `max_gap`).
 
     Returns:
         {'pairs': [per-pair dict with 'pair': 'name0-name1'], 'summary': the mean of each
@@ -218,7 +226,7 @@ def evaluate_posed_pairs(folder: Union[str, Path], extractor: FeatureExtractor,
         'mean_keypoints' over the distinct images used}.
 
     """
-    pairs = load_posed_pairs(folder)
+    pairs = load_posed_pairs(folder, max_gap)
     pairs = pairs[:max_pairs] if max_pairs else pairs
     images, features = {}, {}
     for path in dict.fromkeys(p for pair in pairs for p in (pair.image0, pair.image1)):

@@ -108,6 +108,25 @@ def test_camera_lists_and_pair_lists_are_read(tmp_path):
         load_posed_pairs(tmp_path / 'none')
 
 
+def test_views_up_to_a_gap_apart_pair_by_gap_then_by_first_view(tmp_path):
+    rows = []
+    for x in range(4):  # cameras at x = 0, 1, 2, 3
+        moved = np.eye(4)[:3].copy()
+        moved[0, 3] = float(x)
+        rows.append(f'{"abcd"[x]}.jpg 640 480 500 500 320 240 '
+                    f'{" ".join(map(str, moved.ravel()))}\n')
+    (tmp_path / 'cameras.txt').write_text(''.join(rows))
+    pairs = load_posed_pairs(tmp_path, max_gap=2)
+    assert [(p.image0.name, p.image1.name) for p in pairs] == [
+        ('a.jpg', 'b.jpg'), ('b.jpg', 'c.jpg'), ('c.jpg', 'd.jpg'), ('a.jpg', 'c.jpg'),
+        ('b.jpg', 'd.jpg')]
+    assert np.allclose(pairs[3].T_0to1[:3, 3], [-2.0, 0.0, 0.0])
+    assert len(load_posed_pairs(tmp_path)) == 3 == len(load_posed_pairs(tmp_path, max_gap=1))
+    assert len(load_posed_pairs(tmp_path, max_gap=9)) == 6
+    with pytest.raises(ValueError, match='max_gap'):
+        load_posed_pairs(tmp_path, max_gap=0)
+
+
 def test_sift_recovers_the_poses_of_real_strecha_views(require_shared):
     scene = require_shared('strecha_mvs') / 'fountain-P11'
     result = evaluate_posed_pairs(scene, make_extractor('sift', 500, image_scale=0.5),
