@@ -196,8 +196,7 @@ def _onnx_descriptor_fraction(backend: Backend, weights: Optional[str], image: n
     num_patches *= len(model.config.descriptor.pool_scales)  # one pass per pooled scale
     network = model.descriptor.eval()
     side = network.config.patch_size
-    channels = network.convs[1].in_channels  # stacked patch scales
-    patches = torch.rand(num_patches, channels, side, side,
+    patches = torch.rand(num_patches, network.convs[1].in_channels, side, side,  # stacked scales
                          generator=torch.Generator().manual_seed(0))
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'descriptor.onnx')

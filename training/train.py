@@ -37,6 +37,7 @@ from tqdm import tqdm
 import yaml
 
 from lfnet_core.config import LFNetConfig
+from lfnet_core.model.descriptor import widen_first_convolution
 from lfnet_core.model.lfnet import LFNet
 from lfnet_training.data import build_dataset
 from lfnet_training.loss_config import LossConfig
@@ -164,13 +165,7 @@ def _init_weights(model: LFNet, path: str) -> None:
     (`DescriptorConfig.stack_scales`) start with zero weights, so the model describes exactly
     as the checkpoint does. Any other difference is an error.
     """
-    state = LFNet.from_pretrained(path).state_dict()
-    first = 'descriptor.convs.1.weight'  # the first convolution: one weight per input channel
-    ours = model.state_dict()[first]
-    if state[first].shape[1] < ours.shape[1] and state[first].shape[0] == ours.shape[0]:
-        grown = torch.zeros_like(ours)
-        grown[:, :state[first].shape[1]] = state[first]
-        state[first] = grown
+    state = widen_first_convolution(LFNet.from_pretrained(path).state_dict(), model)
     result = model.load_state_dict(state, strict=False)
     foreign = [key for key in result.missing_keys if not key.startswith('descriptor.blocks.')]
     if foreign or result.unexpected_keys:

@@ -5,7 +5,7 @@
 Port of `models/simple_desc.py` of vcg-uvic/lf-net-release (docs/network.md, "Descriptor").
 """
 
-from typing import Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -42,6 +42,23 @@ def stacked_patches(image: torch.Tensor, keypoints: torch.Tensor, scales: torch.
     return torch.stack([extract_patches(image, keypoints, scales if f == 1.0 else scales * f,
                                         orientations, side)
                         for f in patch_factors(config)], dim=2)
+
+
+def widen_first_convolution(state: Dict[str, torch.Tensor], model: nn.Module
+                            ) -> Dict[str, torch.Tensor]:
+    """Return an LFNet `state` dict whose descriptor takes `model`'s stacked patch channels.
+
+    Where `model`'s first descriptor convolution has more input channels than the state's
+    (`DescriptorConfig.stack_scales`), the new channels get zero weights, so `model` describes
+    as the state does; otherwise `state` is returned unchanged.
+    """
+    key = 'descriptor.convs.1.weight'
+    ours, theirs = model.state_dict()[key], state[key]
+    if theirs.shape[1] >= ours.shape[1] or theirs.shape[0] != ours.shape[0]:
+        return state
+    widened = torch.zeros_like(ours)
+    widened[:, :theirs.shape[1]] = theirs
+    return {**state, key: widened}
 
 
 class ResidualBlock(nn.Module):

@@ -13,7 +13,7 @@ from torch import nn
 from lfnet_core.config import DescriptorConfig, LFNetConfig
 from lfnet_core.export import (check_parity, config_for_metadata, export_onnx, model_fingerprint,
                                parity_images)
-from lfnet_core.model.descriptor import stacked_patches
+from lfnet_core.model.descriptor import stacked_patches, widen_first_convolution
 from lfnet_core.model.lfnet import LFNet
 from lfnet_core.ops.sampling import extract_patches
 from model_helpers import randomised_model
@@ -101,11 +101,10 @@ def with_stack(model: LFNet, stack: Tuple[float, ...] = STACK) -> LFNet:
     config = replace(model.config, descriptor=replace(model.config.descriptor,
                                                       stack_scales=stack))
     grown = LFNet(config)
-    state = model.state_dict()
-    first = state['descriptor.convs.1.weight']
-    state['descriptor.convs.1.weight'] = torch.cat(
-        [first, first.new_zeros(first.shape[0], len(stack), *first.shape[2:])], 1)
+    state = widen_first_convolution(model.state_dict(), grown)
+    assert state['descriptor.convs.1.weight'].shape[1] == 1 + len(stack)
     grown.load_state_dict(state)
+    assert widen_first_convolution(state, grown) is state  # nothing left to widen
     return grown.eval()
 
 
