@@ -39,9 +39,11 @@ def stacked_patches(image: torch.Tensor, keypoints: torch.Tensor, scales: torch.
     `image` is the normalised (B, 1, H, W) image; C is 1 without `config.stack_scales`.
     """
     side = config.patch_size
-    return torch.stack([extract_patches(image, keypoints, scales if f == 1.0 else scales * f,
-                                        orientations, side)
-                        for f in patch_factors(config)], dim=2)
+    channels = [extract_patches(image, keypoints, scales if f == 1.0 else scales * f,
+                                orientations, side)
+                for f in patch_factors(config)]
+    # one channel (the release): a view, so the describe graph gains no copy
+    return channels[0].unsqueeze(2) if len(channels) == 1 else torch.stack(channels, dim=2)
 
 
 def widen_first_convolution(state: Dict[str, torch.Tensor], model: nn.Module
