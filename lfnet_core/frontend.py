@@ -31,7 +31,8 @@ Tracking states (`FrameResult.tracking`):
 from dataclasses import dataclass, replace
 import math
 import time
-from typing import Dict, Optional, Tuple
+from types import SimpleNamespace
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class FrontendConfig:
         resize_scale: optional factor in (0, 4]: the network runs at the input size times
             this (rounded); `resize`, when set, takes precedence.
         pyramid_levels: detect over this many image pyramid levels 2^(-l/2) below the network
-            size, K shared by area (`lfnet_core.pyramid`); 1: one level.
+            size, K shared by area squared, twins merged (`lfnet_core.pyramid`); 1: one level.
         match_metric: 'l2' (LF-Net's float descriptors) or 'hamming' (packed-bit descriptors).
         match_max_distance: optional upper bound on a match's descriptor distance.
         match_ratio: optional symmetric ratio test in (0, 1] (off by default: it hurts LF-Net).
@@ -283,14 +284,19 @@ class Frontend:
             return features, dict(self.backend.last_timings)
         stages: Dict[str, float] = {}
 
-        def extract_level(level_image: np.ndarray, top_k: int) -> Features:
-            out = as_features(self.backend.extract(level_image, top_k), metric)
-            for stage, seconds in self.backend.last_timings.items():
-                stages[stage] = stages.get(stage, 0.0) + seconds
-            return out
+        def timed(call: Callable[..., Features]) -> Callable[..., Features]:
+            def run(*args: Any) -> Features:
+                out = as_features(call(*args), metric)
+                for stage, seconds in self.backend.last_timings.items():
+                    stages[stage] = stages.get(stage, 0.0) + seconds
+                return out
+            return run
 
-        features = extract_pyramid(extract_level, image, self.config.top_k,
-                                   self.config.pyramid_levels)
+        # A backend's two stages let the pyramid describe only the keypoints it keeps.
+        source = (SimpleNamespace(detect=self.backend.detect,
+                                  describe_detected=timed(self.backend.describe_detected))
+                  if hasattr(self.backend, 'describe_detected') else timed(self.backend.extract))
+        features = extract_pyramid(source, image, self.config.top_k, self.config.pyramid_levels)
         return replace(features, levels=None), stages
 
     def _extract(self, image: np.ndarray) -> Tuple[Features, Dict[str, float]]:

@@ -3,14 +3,25 @@
 """Detect over an image pyramid, as ORB and SIFT do: keypoint scale that follows the image.
 
 Level l is the image shrunk by 2^(-l/2) (area averaging); each level gets a share of the budget
-K in proportion to its area; every level's keypoints are mapped back to input pixels and their
-LF-Net scale multiplied by the level's shrink factor, so a feature seen in a zoomed image is
-described from the same scene area. The network itself runs unchanged on each level.
+K in proportion to its area (`BUDGET_EXPONENT`; by area squared, held-out matching gains a
+little, but the finest level then holds most keypoints and scales follow zoom less). Every
+level's keypoints are mapped back to input pixels and their LF-Net scale multiplied by the
+level's shrink factor, so a feature seen in a zoomed image is described from the same scene
+area. The network itself runs unchanged on each level.
+
+A feature with structure at several sizes is found on more than one level at one place: twin
+keypoints with nearly the same descriptor, which a mutual nearest-neighbour match pairs only
+once. So keypoints are taken strongest first, each level up to its budget, and one within
+`DUPLICATE_RADIUS` input pixels of a taken keypoint of another level is dropped as its twin;
+the levels refill from their next candidates. A dropped twin that would have made its level's
+budget has its descriptor averaged into the taken one's, which is then described over both
+patch sizes, as domain-size pooling does. Given a backend (`Backend.detect` and
+`Backend.describe_detected`), only the keypoints that are kept or averaged in are described.
 """
 
 from dataclasses import replace
 import math
-from typing import Callable, List, Mapping, Tuple, Union
+from typing import Any, Callable, List, Mapping, Tuple, Union
 
 import numpy as np
 
@@ -18,7 +29,11 @@ from lfnet_core.image_scaling import rescale_pixels, resize_image
 from lfnet_core.local_features import as_features, Features
 
 LEVEL_FACTOR = math.sqrt(0.5)
+DUPLICATE_RADIUS = 4.0
+BUDGET_EXPONENT = 1.0
+CANDIDATES = 2.0  # each level detects this many times its budget, for the refill
 Extract = Callable[[np.ndarray, int], Union[Features, Mapping[str, np.ndarray]]]
+Describe = Callable[[np.ndarray], Features]
 
 
 def pyramid_sizes(width: int, height: int, levels: int,
@@ -37,24 +52,34 @@ def pyramid_sizes(width: int, height: int, levels: int,
             for level in range(int(levels))]
 
 
-def budget_by_area(top_k: int, sizes: List[Tuple[int, int]]) -> List[int]:
-    """Split K over the levels in proportion to their pixel counts (each level gets >= 1)."""
-    areas = np.array([w * h for w, h in sizes], np.float64)
+def budget_by_area(top_k: int, sizes: List[Tuple[int, int]], exponent: float = 1.0) -> List[int]:
+    """Split K over the levels in proportion to their pixel counts to the power `exponent`.
+
+    Each level gets >= 1; exponent 1 shares by area, 2 favours the finer levels more.
+    """
+    areas = np.array([w * h for w, h in sizes], np.float64) ** exponent
     shares = np.maximum(1, np.floor(top_k * areas / areas.sum())).astype(int)
     shares[0] += max(0, top_k - int(shares.sum()))  # rounding leftovers go to the finest level
     return shares.tolist()
 
 
-def extract_pyramid(extract: Extract, image: np.ndarray, top_k: int,
-                    levels: int) -> Features:
-    """Run `extract(image, k)` on every level and merge the results (module doc).
+def extract_pyramid(extract: Union[Extract, Any], image: np.ndarray, top_k: int, levels: int,
+                    duplicate_radius: float = DUPLICATE_RADIUS, merge_duplicates: bool = True,
+                    budget_exponent: float = BUDGET_EXPONENT) -> Features:
+    """Detect over `levels` levels and merge the results (module doc).
 
     Args:
-        extract: one-level extraction with `Backend.extract`'s output contract (Features, or
-            a mapping with the same arrays).
+        extract: a backend with `detect` and `describe_detected` (`lfnet_core.inference`), or
+            a one-level extraction `extract(image, k)` with `Backend.extract`'s output
+            contract (Features, or a mapping with the same arrays).
         image: the input image (any layout `Backend.extract` accepts).
         top_k: total keypoint budget K.
         levels: number of pyramid levels (1: the input only, exactly `extract(image, K)`).
+        duplicate_radius: keypoints of different levels within this many input pixels are
+            twins (0: every level keeps its top keypoints, twins included).
+        merge_duplicates: average a dropped twin's descriptor into the kept one's (l2
+            descriptors only).
+        budget_exponent: K is shared by level area to this power (`budget_by_area`).
 
     Returns:
         The Features over all levels, sorted by decreasing score, with `levels` (N,) int32:
@@ -63,15 +88,118 @@ def extract_pyramid(extract: Extract, image: np.ndarray, top_k: int,
     """
     height, width = image.shape[:2]
     sizes = pyramid_sizes(width, height, levels)
-    parts = []
-    for level, (size, budget) in enumerate(zip(sizes, budget_by_area(top_k, sizes))):
+    budgets = budget_by_area(top_k, sizes, budget_exponent)
+    twins = levels > 1 and duplicate_radius > 0
+    positions, scores, describers = [], [], []
+    for level, (size, budget) in enumerate(zip(sizes, budgets)):
         small = image if level == 0 else resize_image(image, size)
-        out = as_features(extract(small, budget))
-        if level:
-            out = replace(out, keypoints=rescale_pixels(out.keypoints, size,
-                                                        (width, height)).astype(np.float32),
-                          scales=(out.scales * (width / size[0])).astype(np.float32))
-        parts.append(replace(out, levels=np.full(len(out), level, np.int32)))
+        level_positions, level_scores, describe = _detect(
+            extract, small, math.ceil(budget * CANDIDATES) if twins else budget)
+        positions.append(rescale_pixels(level_positions, size, (width, height)))
+        scores.append(level_scores)
+        describers.append(_in_input_pixels(describe, size, (width, height), level))
+    counts = [len(level_scores) for level_scores in scores]
+    level_of = np.repeat(np.arange(len(sizes)), counts)
+    ranks = np.concatenate([np.arange(count) for count in counts])
+    if twins:
+        taken, twin_of = choose_keypoints(np.concatenate(positions), level_of,
+                                          np.concatenate(scores), ranks, budgets,
+                                          duplicate_radius)
+    else:
+        taken, twin_of = np.ones(len(ranks), bool), np.full(len(ranks), -1)
+    if not merge_duplicates:
+        twin_of[:] = -1
+    described = taken | (twin_of >= 0)
+    parts = [describe(np.flatnonzero(described[level_of == level]))
+             for level, describe in enumerate(describers)]
     merged = replace(parts[0], **{key: np.concatenate([p[key] for p in parts])
                                   for key in parts[0].keys()})
+    rows = np.cumsum(described) - 1  # candidate index -> row of `merged`
+    folded = np.flatnonzero(twin_of >= 0)
+    if len(folded) and merged.metric == 'l2':
+        merged = replace(merged, descriptors=averaged_descriptors(
+            merged.descriptors, rows[twin_of[folded]], rows[folded]))
+    merged = merged.select(rows[taken])
     return merged.select(np.argsort(-merged.scores, kind='stable'))
+
+
+def _detect(extract: Union[Extract, Any], image: np.ndarray,
+            top_k: int) -> Tuple[np.ndarray, np.ndarray, Describe]:
+    """One level's candidate positions and scores (strongest first) and how to describe them."""
+    if hasattr(extract, 'detect') and hasattr(extract, 'describe_detected'):
+        detection = extract.detect(image, top_k)
+        return (detection.keypoints_int.astype(np.float64), detection.scores,
+                lambda index: extract.describe_detected(detection, index))
+    features = as_features(extract(image, top_k))
+    features = features.select(np.argsort(-features.scores, kind='stable'))
+    return features.keypoints.astype(np.float64), features.scores, features.select
+
+
+def _in_input_pixels(describe: Describe, size: Tuple[int, int], input_size: Tuple[int, int],
+                     level: int) -> Describe:
+    """Wrap `describe` to map a level's keypoints and scales to input pixels, with `levels`."""
+    def described(index: np.ndarray) -> Features:
+        out = as_features(describe(index))
+        if level:
+            out = replace(out, keypoints=rescale_pixels(out.keypoints, size,
+                                                        input_size).astype(np.float32),
+                          scales=(out.scales * (input_size[0] / size[0])).astype(np.float32))
+        return replace(out, levels=np.full(len(out), level, np.int32))
+    return described
+
+
+def choose_keypoints(positions: np.ndarray, levels: np.ndarray, scores: np.ndarray,
+                     ranks: np.ndarray, budgets: List[int],
+                     radius: float) -> Tuple[np.ndarray, np.ndarray]:
+    """Take keypoints strongest first, each level up to its budget, without twins.
+
+    A candidate within `radius` of a taken keypoint of another level is that one's twin and is
+    dropped; budget a level cannot fill then goes to the other levels, strongest first.
+
+    Args:
+        positions: (N, 2) candidate positions in input pixels.
+        levels: (N,) their levels.
+        scores: (N,) their scores.
+        ranks: (N,) each candidate's rank by score within its level.
+        budgets: keypoints to keep per level.
+        radius: twins are candidates of different levels at most this far apart.
+
+    Returns:
+        taken (N,) bool; and twin_of (N,) int: for a dropped twin that ranked within its
+        level's budget, the nearest taken twin, else -1.
+
+    """
+    distances = np.linalg.norm(positions[:, None, :] - positions[None, :, :], axis=2)
+    twin = (distances <= radius) & (levels[:, None] != levels[None, :])
+    taken = np.zeros(len(scores), bool)
+    blocked = np.zeros(len(scores), bool)
+    room = np.array(budgets)
+    order = np.argsort(-scores, kind='stable')
+    for relaxed in (False, True):  # the second pass spends what a level could not fill
+        spare = int(room.clip(min=0).sum()) if relaxed else 0
+        for i in order:
+            if taken[i] or blocked[i] or (relaxed and spare == 0):
+                continue
+            if relaxed:
+                spare -= 1
+            elif room[levels[i]] <= 0:
+                continue
+            taken[i] = True
+            room[levels[i]] -= 1
+            blocked |= twin[i]
+    twin_of = np.full(len(scores), -1)
+    folded = blocked & ~taken & (ranks < np.asarray(budgets)[levels])
+    if folded.any():
+        twin_of[folded] = np.where(twin[folded] & taken[None, :], distances[folded],
+                                   np.inf).argmin(axis=1)
+    return taken, twin_of
+
+
+def averaged_descriptors(descriptors: np.ndarray, rows: np.ndarray,
+                         added_rows: np.ndarray) -> np.ndarray:
+    """Add row `added_rows[i]` to row `rows[i]` of unit `descriptors` and renormalise those."""
+    out = np.array(descriptors, np.float32)
+    np.add.at(out, rows, descriptors[added_rows])
+    touched = np.unique(rows)
+    out[touched] /= np.maximum(np.linalg.norm(out[touched], axis=1, keepdims=True), 1e-12)
+    return out

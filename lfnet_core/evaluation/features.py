@@ -157,7 +157,7 @@ class LfnetExtractor(FeatureExtractor):
         self.pyramid_levels = int(pyramid_levels)
 
     def _extract(self, grey: np.ndarray) -> Features:
-        out = extract_pyramid(self.backend.extract, grey, self.top_k, self.pyramid_levels)
+        out = extract_pyramid(self.backend, grey, self.top_k, self.pyramid_levels)
         return replace(out, levels=None)
 
 

@@ -7,6 +7,7 @@ steps around them (grey conversion, top-K selection, output formatting) live her
 """
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 import time
 from typing import Callable, Dict, Optional, Tuple
 
@@ -83,6 +84,85 @@ def select_top_k(peaks: np.ndarray, top_k: int) -> Tuple[np.ndarray, np.ndarray]
     return keypoints, flat[candidates].astype(np.float32)
 
 
+@dataclass(frozen=True)
+class Detection:
+    """One image's dense maps and its strongest peaks, before description (`Backend.detect`).
+
+    Attributes:
+        batch: (1, 1, H, W) float32 grey image in [0, 1].
+        maps: the dense stage's score, scale, orientation and peak maps (None for an image
+            too small for the network's border).
+        keypoints_int: (N, 2) int64 (x, y) peak pixels, strongest first.
+        scores: (N,) float32 their scores, decreasing.
+        timings: seconds of the host steps and the dense stage.
+
+    """
+
+    batch: np.ndarray
+    maps: Optional[Maps]
+    keypoints_int: np.ndarray
+    scores: np.ndarray
+    timings: Dict[str, float]
+
+
+def detect_features(config: LFNetConfig, dense: DenseStage, image: np.ndarray,
+                    top_k: Optional[int] = None) -> Detection:
+    """Grey conversion, the dense stage and the K strongest peaks of one image.
+
+    Args:
+        config: the model's configuration (border, default top_k).
+        dense: the dense stage on numpy arrays (`Backend.dense`).
+        image: as for `Backend.extract`.
+        top_k: as for `Backend.extract`.
+
+    """
+    top_k = config.detector.top_k if top_k is None else int(top_k)
+    if top_k < 1:
+        raise ValueError(f'top_k must be >= 1, got {top_k}')
+    start = time.perf_counter()
+    grey = prepare_image(image)
+    batch = grey[None, None]
+    none = np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
+    if min(grey.shape) < 2 * config.detector.border + 1:
+        return Detection(batch, None, *none, {'preprocess': time.perf_counter() - start})
+    timings = {'preprocess': time.perf_counter() - start}
+    start = time.perf_counter()
+    maps = dense(batch)
+    timings['dense'] = time.perf_counter() - start
+    start = time.perf_counter()
+    keypoints_int, scores = select_top_k(maps[3][0, 0], top_k)
+    timings['select'] = time.perf_counter() - start
+    return Detection(batch, maps, keypoints_int, scores, timings)
+
+
+def describe_detection(config: LFNetConfig, describe: DescribeStage, detection: Detection,
+                       index: Optional[np.ndarray] = None) -> Tuple[Features, Dict[str, float]]:
+    """Describe a detection's peaks (those at `index`, default all) in the order given.
+
+    Returns:
+        `Backend.extract`'s result for those peaks and the timings of every step so far.
+
+    """
+    keypoints_int, scores = detection.keypoints_int, detection.scores
+    if index is not None:
+        keypoints_int, scores = keypoints_int[index], scores[index]
+    timings = dict(detection.timings)
+    if keypoints_int.shape[0] == 0:
+        return empty_features(config.descriptor.descriptor_dim), timings
+    start = time.perf_counter()
+    score, scale, orientation, _ = detection.maps
+    keypoints, scales, cos_sin, descriptors = describe(
+        detection.batch, score, scale, orientation, keypoints_int[None])
+    timings['describe'] = time.perf_counter() - start
+    result = Features(
+        keypoints=np.ascontiguousarray(keypoints[0], dtype=np.float32),
+        scales=np.ascontiguousarray(scales[0], dtype=np.float32),
+        orientations=np.arctan2(cos_sin[0, :, 1], cos_sin[0, :, 0]).astype(np.float32),
+        scores=np.ascontiguousarray(scores, dtype=np.float32),
+        descriptors=np.ascontiguousarray(descriptors[0], dtype=np.float32))
+    return result, timings
+
+
 def extract_features(config: LFNetConfig, dense: DenseStage, describe: DescribeStage,
                      image: np.ndarray, top_k: Optional[int] = None
                      ) -> Tuple[Features, Dict[str, float]]:
@@ -99,36 +179,7 @@ def extract_features(config: LFNetConfig, dense: DenseStage, describe: DescribeS
         `Backend.extract`'s result and the seconds each step took (`Backend.last_timings`).
 
     """
-    top_k = config.detector.top_k if top_k is None else int(top_k)
-    if top_k < 1:
-        raise ValueError(f'top_k must be >= 1, got {top_k}')
-    timings = {}
-    start = time.perf_counter()
-    grey = prepare_image(image)
-    if min(grey.shape) < 2 * config.detector.border + 1:
-        return empty_features(config.descriptor.descriptor_dim), {
-            'preprocess': time.perf_counter() - start}
-    batch = grey[None, None]
-    timings['preprocess'] = time.perf_counter() - start
-    start = time.perf_counter()
-    score, scale, orientation, peaks = dense(batch)
-    timings['dense'] = time.perf_counter() - start
-    start = time.perf_counter()
-    keypoints_int, scores = select_top_k(peaks[0, 0], top_k)
-    timings['select'] = time.perf_counter() - start
-    if keypoints_int.shape[0] == 0:
-        return empty_features(config.descriptor.descriptor_dim), timings
-    start = time.perf_counter()
-    keypoints, scales, cos_sin, descriptors = describe(
-        batch, score, scale, orientation, keypoints_int[None])
-    timings['describe'] = time.perf_counter() - start
-    result = Features(
-        keypoints=np.ascontiguousarray(keypoints[0], dtype=np.float32),
-        scales=np.ascontiguousarray(scales[0], dtype=np.float32),
-        orientations=np.arctan2(cos_sin[0, :, 1], cos_sin[0, :, 0]).astype(np.float32),
-        scores=scores,
-        descriptors=np.ascontiguousarray(descriptors[0], dtype=np.float32))
-    return result, timings
+    return describe_detection(config, describe, detect_features(config, dense, image, top_k))
 
 
 class Backend(ABC):
@@ -171,4 +222,17 @@ class Backend(ABC):
         """
         result, self.last_timings = extract_features(self.config, self.dense, self.describe,
                                                      image, top_k)
+        return result
+
+    def detect(self, image: np.ndarray, top_k: Optional[int] = None) -> Detection:
+        """Run the first half of `extract`: the dense stage and the K strongest peaks."""
+        detection = detect_features(self.config, self.dense, image, top_k)
+        self.last_timings = dict(detection.timings)
+        return detection
+
+    def describe_detected(self, detection: Detection,
+                          index: Optional[np.ndarray] = None) -> Features:
+        """Run the second half of `extract`: describe the peaks at `index` (default all)."""
+        result, self.last_timings = describe_detection(self.config, self.describe, detection,
+                                                       index)
         return result
