@@ -33,8 +33,10 @@ def test_compressed_bag_plays_into_the_compressed_node(ros_env, tmp_path):
                                   compressed=True)
     stamps = {int(round(t * 1e9)) for t in TumSequence(str(tmp_path / 'tum')).timestamps}
     assert result['frames'] == FRAMES
+    # Colour waits sync_slop of wall time for its depth (default 20 ms): a loaded machine may
+    # decode the compressed depth later than that, which this test is not about.
     harness = helpers.NodeHarness({'backend': 'torch', 'color_transport': 'compressed',
-                                   'depth_transport': 'compressedDepth'},
+                                   'depth_transport': 'compressedDepth', 'sync_slop': 0.5},
                                   params_file=helpers.REPO_ROOT / 'config' / 'frontend.yaml')
     player = None
     try:
@@ -45,8 +47,10 @@ def test_compressed_bag_plays_into_the_compressed_node(ros_env, tmp_path):
              '--wait-subscribers', '60', '--topics', *REMAP, '--remap',
              *(f'{source}:={target}' for source, target in REMAP.items())],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # A cloud of a played frame with depth at most keypoints: the compressed depth was
+        # decoded and paired.
         received = harness.spin_until(
-            lambda: any(conv.stamp_to_ns(m.header.stamp) in stamps for m in harness.keypoints),
+            lambda: any(_paired(m, stamps) for m in harness.keypoints),
             timeout=helpers.TIMEOUT * 2)
         output = player.communicate(timeout=60)[0]
         alive = harness.proc.poll() is None
@@ -57,8 +61,13 @@ def test_compressed_bag_plays_into_the_compressed_node(ros_env, tmp_path):
         harness.close()
     assert player.returncode == 0, output
     assert f'{bag_from_tum.COMPRESSED_COLOR_TOPIC} {FRAMES}' in output, output
-    assert received, f'no keypoints from the played bag\n{output}\n{harness.log()}'
+    assert received, f'no keypoints with depth from the played bag\n{output}\n{harness.log()}'
     assert alive
-    cloud = conv.cloud_to_array(harness.keypoints[-1])
-    assert len(cloud) > 0
-    assert np.isfinite(cloud['z']).mean() > 0.5  # depth arrived and paired
+
+
+def _paired(message, stamps) -> bool:
+    """Whether a keypoint cloud is of a played frame and has depth at most of its keypoints."""
+    if conv.stamp_to_ns(message.header.stamp) not in stamps:
+        return False
+    cloud = conv.cloud_to_array(message)
+    return len(cloud) > 0 and np.isfinite(cloud['z']).mean() > 0.5
