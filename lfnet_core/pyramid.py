@@ -169,8 +169,10 @@ def choose_keypoints(positions: np.ndarray, levels: np.ndarray, scores: np.ndarr
         level's budget, the nearest taken twin, else -1.
 
     """
-    distances = np.linalg.norm(positions[:, None, :] - positions[None, :, :], axis=2)
-    twin = (distances <= radius) & (levels[:, None] != levels[None, :])
+    first, second, distances = close_pairs(positions, radius)
+    other_level = levels[first] != levels[second]
+    first, second, distances = first[other_level], second[other_level], distances[other_level]
+    starts = np.searchsorted(first, np.arange(len(scores) + 1))  # pairs sorted by `first`
     taken = np.zeros(len(scores), bool)
     blocked = np.zeros(len(scores), bool)
     room = np.array(budgets)
@@ -186,12 +188,16 @@ def choose_keypoints(positions: np.ndarray, levels: np.ndarray, scores: np.ndarr
                 continue
             taken[i] = True
             room[levels[i]] -= 1
-            blocked |= twin[i]
+            blocked[second[starts[i]:starts[i + 1]]] = True
     twin_of = np.full(len(scores), -1)
     folded = blocked & ~taken & (ranks < np.asarray(budgets)[levels])
-    if folded.any():
-        twin_of[folded] = np.where(twin[folded] & taken[None, :], distances[folded],
-                                   np.inf).argmin(axis=1)
+    into = folded[first] & taken[second]
+    first, second, distances = first[into], second[into], distances[into]
+    nearest = np.lexsort((distances, first))
+    first, second = first[nearest], second[nearest]
+    head = np.ones(len(first), bool)
+    head[1:] = first[1:] != first[:-1]
+    twin_of[first[head]] = second[head]
     return taken, twin_of
 
 
@@ -203,3 +209,39 @@ def averaged_descriptors(descriptors: np.ndarray, rows: np.ndarray,
     touched = np.unique(rows)
     out[touched] /= np.maximum(np.linalg.norm(out[touched], axis=1, keepdims=True), 1e-12)
     return out
+
+
+def close_pairs(positions: np.ndarray,
+                radius: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All ordered pairs (i, j), i != j, of `positions` at most `radius` apart.
+
+    A grid of `radius`-sized cells finds them in memory linear in the pairs, not N^2.
+
+    Returns:
+        first, second (int64) sorted by `first`, and their distances.
+
+    """
+    count = len(positions)
+    cells = np.floor(np.asarray(positions, np.float64) / radius).astype(np.int64)
+    cells -= cells.min(axis=0, initial=0) - 1  # all >= 1, so neighbour cells are >= 0
+    span = int(cells[:, 1].max(initial=0)) + 2
+
+    def key(cell: np.ndarray) -> np.ndarray:
+        return cell[:, 0] * span + cell[:, 1]
+
+    order = np.argsort(key(cells), kind='stable')
+    sorted_keys = key(cells)[order]
+    firsts, seconds = [], []
+    for step in ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0), (0, 1), (1, -1), (1, 0), (1, 1)):
+        target = key(cells + np.array(step))
+        low = np.searchsorted(sorted_keys, target, 'left')
+        found = np.searchsorted(sorted_keys, target, 'right') - low
+        first = np.repeat(np.arange(count), found)
+        offsets = np.arange(found.sum()) - np.repeat(np.cumsum(found) - found, found)
+        firsts.append(first)
+        seconds.append(order[np.repeat(low, found) + offsets])
+    first, second = np.concatenate(firsts), np.concatenate(seconds)
+    distances = np.linalg.norm(positions[first] - positions[second], axis=1)
+    close = (distances <= radius) & (first != second)
+    by_first = np.argsort(first[close], kind='stable')
+    return first[close][by_first], second[close][by_first], distances[close][by_first]

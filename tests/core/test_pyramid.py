@@ -9,7 +9,8 @@ import torch
 
 from lfnet_core.inference.torch_backend import TorchBackend
 from lfnet_core.model.lfnet import LFNet
-from lfnet_core.pyramid import budget_by_area, BUDGET_EXPONENT, extract_pyramid, pyramid_sizes
+from lfnet_core.pyramid import (budget_by_area, BUDGET_EXPONENT, close_pairs, extract_pyramid,
+                                pyramid_sizes)
 
 
 def _one_keypoint_per_image(image, top_k):
@@ -130,3 +131,15 @@ def test_a_backend_describes_only_the_kept_keypoints(textured):
     by_callable = extract_pyramid(backend.extract, textured, 60, 2)
     common = np.linalg.norm(by_callable.keypoints[:, None] - out.keypoints[None], axis=2)
     assert (common.min(axis=1) < 1e-3).mean() > 0.9
+
+
+@pytest.mark.parametrize('count, radius', [(0, 4.0), (1, 4.0), (300, 4.0), (2000, 7.5)])
+def test_close_pairs_are_the_brute_force_pairs(count, radius):
+    positions = np.random.default_rng(count).uniform(-50, 400, (count, 2))
+    first, second, distances = close_pairs(positions, radius)
+    brute = np.linalg.norm(positions[:, None] - positions[None], axis=2)
+    expected = set(zip(*np.nonzero((brute <= radius) & ~np.eye(count, dtype=bool))))
+    assert set(zip(first.tolist(), second.tolist())) == expected
+    assert (np.diff(first) >= 0).all()
+    np.testing.assert_allclose(distances, brute[first, second])
+    assert count < 300 or len(expected) > 0
