@@ -66,7 +66,7 @@ class FrontendConfig:
         resize_scale: optional factor in (0, 4]: the network runs at the input size times
             this (rounded); `resize`, when set, takes precedence.
         pyramid_levels: detect over this many image pyramid levels 2^(-l/2) below the network
-            size, K shared by area squared, twins merged (`lfnet_core.pyramid`); 1: one level.
+            size, K shared by area, twins merged (`lfnet_core.pyramid`); 1: one level.
         match_metric: 'l2' (LF-Net's float descriptors) or 'hamming' (packed-bit descriptors).
         match_max_distance: optional upper bound on a match's descriptor distance.
         match_ratio: optional symmetric ratio test in (0, 1] (off by default: it hurts LF-Net).

@@ -37,7 +37,7 @@ PARAMETERS = {
     'resize_scale': (0.5, 'network input size as a fraction of the image size, used when '
                      'resize_width and resize_height are 0; 1: native size', (0.05, 4.0)),
     'pyramid_levels': (1, 'image pyramid levels 2^(-l/2) apart that keypoints are detected '
-                       'on, K shared by area squared, twins across levels merged; 1: one level',
+                       'on, K shared by area, twins across levels merged; 1: one level',
                        (1, 8)),
     'top_k': (250, 'maximum keypoints per frame', (1, 100000)),
     'match_max_distance': (0.0, 'max descriptor L2 distance of a match; 0: off', (0.0, 4.0)),

@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='LF-Net inference backend')
     parser.add_argument('--pyramid-levels', type=int, default=1, metavar='N',
                         help='LF-Net detects over N image pyramid levels 2^(-l/2) apart, K '
-                        'shared by area squared, twins across levels merged (default 1)')
+                        'shared by area, twins across levels merged (default 1)')
     parser.add_argument('--json', metavar='FILE', help='write all results to this JSON file')
     parser.add_argument('--png-dir', metavar='DIR', help='write one match image per data set '
                                                          'and method here')
