@@ -295,7 +295,8 @@ class Frontend:
         # A backend's two stages let the pyramid describe only the keypoints it keeps.
         source = (SimpleNamespace(detect=self.backend.detect,
                                   describe_detected=timed(self.backend.describe_detected))
-                  if hasattr(self.backend, 'describe_detected') else timed(self.backend.extract))
+                  if hasattr(self.backend, 'detect') and hasattr(self.backend, 'describe_detected')
+                  else timed(self.backend.extract))
         features = extract_pyramid(source, image, self.config.top_k, self.config.pyramid_levels)
         return replace(features, levels=None), stages
 

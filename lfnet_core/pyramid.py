@@ -180,7 +180,9 @@ def choose_keypoints(positions: np.ndarray, levels: np.ndarray, scores: np.ndarr
     for relaxed in (False, True):  # the second pass spends what a level could not fill
         spare = int(room.clip(min=0).sum()) if relaxed else 0
         for i in order:
-            if taken[i] or blocked[i] or (relaxed and spare == 0):
+            if relaxed and spare == 0:
+                break
+            if taken[i] or blocked[i]:
                 continue
             if relaxed:
                 spare -= 1

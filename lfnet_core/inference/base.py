@@ -232,7 +232,10 @@ class Backend(ABC):
 
     def describe_detected(self, detection: Detection,
                           index: Optional[np.ndarray] = None) -> Features:
-        """Run the second half of `extract`: describe the peaks at `index` (default all)."""
+        """Run the second half of `extract`: describe the peaks at `index` (default all).
+
+        `last_timings` then holds the detection's steps too, as after `extract`.
+        """
         result, self.last_timings = describe_detection(self.config, self.describe, detection,
                                                        index)
         return result

@@ -9,8 +9,8 @@ import torch
 
 from lfnet_core.inference.torch_backend import TorchBackend
 from lfnet_core.model.lfnet import LFNet
-from lfnet_core.pyramid import (budget_by_area, BUDGET_EXPONENT, close_pairs, extract_pyramid,
-                                pyramid_sizes)
+from lfnet_core.pyramid import (budget_by_area, BUDGET_EXPONENT, choose_keypoints, close_pairs,
+                                extract_pyramid, pyramid_sizes)
 
 
 def _one_keypoint_per_image(image, top_k):
@@ -123,10 +123,11 @@ def test_a_backend_describes_only_the_kept_keypoints(textured):
     folded = backend.described - 60
     assert 0 <= folded < 60
     np.testing.assert_allclose(np.linalg.norm(out.descriptors, axis=1), 1.0, atol=1e-5)
-    # No two kept keypoints of different levels are twins.
+    # No two kept keypoints of different levels are twins: 4 px apart as integer peaks, so
+    # more than 4 - 1.3 px after sub-pixel refinement (at most half a pixel of each level).
     distances = np.linalg.norm(out.keypoints[:, None] - out.keypoints[None], axis=2)
     other_level = out.levels[:, None] != out.levels[None]
-    assert distances[other_level].min() > 4.0
+    assert distances[other_level].min() > 4.0 - 1.3
     # The one-level callable gives the same keypoints, up to its sub-pixel twin distances.
     by_callable = extract_pyramid(backend.extract, textured, 60, 2)
     common = np.linalg.norm(by_callable.keypoints[:, None] - out.keypoints[None], axis=2)
@@ -143,3 +144,27 @@ def test_close_pairs_are_the_brute_force_pairs(count, radius):
     assert (np.diff(first) >= 0).all()
     np.testing.assert_allclose(distances, brute[first, second])
     assert count < 300 or len(expected) > 0
+
+
+def test_choose_keypoints_refills_and_folds_only_twins_within_budget():
+    # Level 0: A (score 0.9) and B (0.5); level 1: A's twins a1 (0.8, 1 px away) and a2 (0.7,
+    # 3 px away), then c (0.6) far away. Budgets: 1 on level 0, 2 on level 1.
+    positions = np.array([[10, 10], [50, 50], [11, 10], [13, 10], [90, 90]], np.float64)
+    levels = np.array([0, 0, 1, 1, 1])
+    scores = np.array([0.9, 0.5, 0.8, 0.7, 0.6])
+    ranks = np.array([0, 1, 0, 1, 2])
+    taken, twin_of = choose_keypoints(positions, levels, scores, ranks, [1, 2], 4.0)
+    # Level 1 keeps only c (both others are A's twins); its unused place goes to B.
+    np.testing.assert_array_equal(taken, [True, True, False, False, True])
+    # a1 and a2 ranked within level 1's budget of 2: both fold into A.
+    np.testing.assert_array_equal(twin_of, [-1, -1, 0, 0, -1])
+    # With a budget of 1 on level 1, a2 (rank 1) would not have been kept: it does not fold.
+    taken, twin_of = choose_keypoints(positions, levels, scores, ranks, [1, 1], 4.0)
+    np.testing.assert_array_equal(taken, [True, False, False, False, True])
+    np.testing.assert_array_equal(twin_of, [-1, -1, 0, -1, -1])
+    # A twin folds into the nearest of several taken keypoints of other levels.
+    positions = np.array([[10, 10], [16, 10], [13.5, 10]], np.float64)
+    taken, twin_of = choose_keypoints(positions, np.array([0, 2, 1]), np.array([0.9, 0.8, 0.7]),
+                                      np.zeros(3, int), [1, 1, 1], 4.0)
+    np.testing.assert_array_equal(taken, [True, True, False])
+    assert twin_of[2] == 1

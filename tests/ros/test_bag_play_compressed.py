@@ -34,7 +34,8 @@ def test_compressed_bag_plays_into_the_compressed_node(ros_env, tmp_path):
     stamps = {int(round(t * 1e9)) for t in TumSequence(str(tmp_path / 'tum')).timestamps}
     assert result['frames'] == FRAMES
     # Colour waits sync_slop of wall time for its depth (default 20 ms): a loaded machine may
-    # decode the compressed depth later than that, which this test is not about.
+    # decode the compressed depth later than that, which this test is not about. (sync_slop is
+    # also the stamp tolerance; the bag's colour and depth stamps are equal.)
     harness = helpers.NodeHarness({'backend': 'torch', 'color_transport': 'compressed',
                                    'depth_transport': 'compressedDepth', 'sync_slop': 0.5},
                                   params_file=helpers.REPO_ROOT / 'config' / 'frontend.yaml')
