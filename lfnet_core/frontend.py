@@ -42,7 +42,7 @@ from lfnet_core.inference import Backend
 from lfnet_core.keypoint_points import keypoint_points
 from lfnet_core.local_features import as_features, Features
 from lfnet_core.matching import mutual_nearest_neighbours
-from lfnet_core.pyramid import extract_pyramid
+from lfnet_core.pyramid import extract_pyramid, has_two_stages
 from lfnet_core.rigid_poses import invert_pose
 from lfnet_core.vo import check_intrinsics, estimate_motion, MotionEstimate, RansacConfig
 
@@ -295,7 +295,7 @@ class Frontend:
         # A backend's two stages let the pyramid describe only the keypoints it keeps.
         source = (SimpleNamespace(detect=self.backend.detect,
                                   describe_detected=timed(self.backend.describe_detected))
-                  if hasattr(self.backend, 'detect') and hasattr(self.backend, 'describe_detected')
+                  if has_two_stages(self.backend)
                   else timed(self.backend.extract))
         features = extract_pyramid(source, image, self.config.top_k, self.config.pyramid_levels)
         return replace(features, levels=None), stages

@@ -123,10 +123,15 @@ def extract_pyramid(extract: Union[Extract, Any], image: np.ndarray, top_k: int,
     return merged.select(np.argsort(-merged.scores, kind='stable'))
 
 
+def has_two_stages(extract: Union[Extract, Any]) -> bool:
+    """Whether `extract` is a backend with `detect` and `describe_detected` (module doc)."""
+    return hasattr(extract, 'detect') and hasattr(extract, 'describe_detected')
+
+
 def _detect(extract: Union[Extract, Any], image: np.ndarray,
             top_k: int) -> Tuple[np.ndarray, np.ndarray, Describe]:
     """One level's candidate positions and scores (strongest first) and how to describe them."""
-    if hasattr(extract, 'detect') and hasattr(extract, 'describe_detected'):
+    if has_two_stages(extract):
         detection = extract.detect(image, top_k)
         return (detection.keypoints_int.astype(np.float64), detection.scores,
                 lambda index: extract.describe_detected(detection, index))
