@@ -52,6 +52,13 @@ class DetectorConfig:
     dog_max_scale: float = 4.0
     dog_edge_fallback: bool = True
     dog_edge_power: float = 0.0
+    # Keypoints only where the image has contrast (not in the paper): with min_contrast c > 0,
+    # of the K strongest peaks those where the largest |DoG| over the DoG levels is below c
+    # (in the detector input's units: the image's standard deviations with `input_inst_norm`)
+    # are dropped, not replaced, much as SIFT drops low-contrast extrema. Flat and noise-only
+    # areas then give no keypoints and a frame may return fewer than K. Inference only
+    # (training's keypoints ignore it); 0 keeps every peak.
+    min_contrast: float = 0.0
 
     def __post_init__(self) -> None:
         if self.scale_source not in ('learned', 'dog'):
@@ -61,14 +68,15 @@ class DetectorConfig:
         positive = (self.dog_sigma0, self.dog_temperature, self.dog_reference,
                     self.dog_min_scale, self.dog_max_scale)
         if not (all(0 < v < math.inf for v in positive) and self.dog_levels >= 3
-                and 0 <= self.dog_edge_power < math.inf
+                and 0 <= self.dog_edge_power < math.inf and 0 <= self.min_contrast < math.inf
                 and self.dog_per_octave >= 1 and self.dog_min_scale <= self.dog_max_scale):
             raise ValueError(
                 'dog_*: need finite sigma0, temperature, reference > 0, levels >= 3, '
-                'per_octave >= 1, 0 < min_scale <= max_scale and a finite edge_power >= 0; '
-                f'got {self.dog_sigma0}, {self.dog_temperature}, {self.dog_reference}, '
-                f'{self.dog_levels}, {self.dog_per_octave}, {self.dog_min_scale}, '
-                f'{self.dog_max_scale}, {self.dog_edge_power}')
+                'per_octave >= 1, 0 < min_scale <= max_scale, finite edge_power >= 0 and '
+                f'min_contrast >= 0; got {self.dog_sigma0}, {self.dog_temperature}, '
+                f'{self.dog_reference}, {self.dog_levels}, {self.dog_per_octave}, '
+                f'{self.dog_min_scale}, {self.dog_max_scale}, {self.dog_edge_power}, '
+                f'{self.min_contrast}')
 
     @property
     def scale_range(self) -> Tuple[float, float]:

@@ -77,7 +77,8 @@ class _DescribeGraph(nn.Module):
 # Detector and descriptor settings added after models were exported, with the value that leaves
 # a model as it was: left out of the fingerprint and the ONNX metadata at that value, so earlier
 # exports, caches and engines stay valid.
-NEUTRAL_SETTINGS = {'detector': {'dog_edge_power': 0.0, 'kp_refine': 'soft_argmax'},
+NEUTRAL_SETTINGS = {'detector': {'dog_edge_power': 0.0, 'kp_refine': 'soft_argmax',
+                                 'min_contrast': 0.0},
                     'descriptor': {'pool_scales': (1.0,), 'residual_blocks': (),
                                    'stack_scales': ()}}
 

@@ -61,24 +61,28 @@ def prepare_image(image: np.ndarray) -> np.ndarray:
 
 
 def select_top_k(peaks: np.ndarray, top_k: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Pick the K strongest NMS peaks.
+    """Pick the K strongest NMS peaks and drop those without contrast among them.
 
     Args:
-        peaks: (H, W) peak map (0 where not a peak).
+        peaks: (H, W) peak map (0 where not a peak; minus the score at a peak whose contrast
+            is below `DetectorConfig.min_contrast`, see `LFNet.dense`).
         top_k: maximum number of keypoints.
 
     Returns:
         keypoints_int (N, 2) int64 (x, y) and scores (N,) float32, N <= top_k, sorted by
-        decreasing score (ties by raster order).
+        decreasing score (ties by raster order): the K strongest peaks by |peaks|, less the
+        negative ones (a peak without contrast is not replaced by a weaker one).
 
     """
     flat = peaks.ravel()
-    candidates = np.flatnonzero(flat > 0)
+    candidates = np.flatnonzero(flat != 0)
+    strength = np.abs(flat[candidates])
     if candidates.size > top_k:
-        part = np.argpartition(-flat[candidates], top_k - 1)[:top_k]
-        candidates = candidates[part]
-    order = np.lexsort((candidates, -flat[candidates]))
+        part = np.argpartition(-strength, top_k - 1)[:top_k]
+        candidates, strength = candidates[part], strength[part]
+    order = np.lexsort((candidates, -strength))
     candidates = candidates[order]
+    candidates = candidates[flat[candidates] > 0]
     width = peaks.shape[1]
     keypoints = np.stack([candidates % width, candidates // width], axis=1).astype(np.int64)
     return keypoints, flat[candidates].astype(np.float32)

@@ -7,14 +7,14 @@ Port of `models/mso_resnet_detector.py` of vcg-uvic/lf-net-release (Ono, Trulls,
 "Detector backbone" to "Orientation".
 """
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
 from lfnet_core.config import DetectorConfig
-from lfnet_core.ops.dog_scale import dog_scale_selection
+from lfnet_core.ops.dog_scale import dog_responses, dog_scale_selection, dog_sigmas
 from lfnet_core.ops.nms import border_mask, soft_merge_scales, soft_nms_3d
 from lfnet_core.ops.resize import resize_bilinear, resize_rows, scaled_size
 from lfnet_core.ops.row_conv import conv2d_rows
@@ -117,6 +117,11 @@ class DetectorNet(nn.Module):
         return torch.cat(logits, dim=1), orientation / norm
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Run the detector: `detect` without the contrast map."""
+        return self.detect(x)[:3]
+
+    def detect(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor,
+                                               Optional[torch.Tensor]]:
         """Run the detector.
 
         Args:
@@ -128,7 +133,9 @@ class DetectorNet(nn.Module):
                 level's weight);
             scale (B, 1, H, W): the soft scale in [min_scale, max_scale], or with
                 `scale_source` 'dog' the DoG characteristic scale (`DetectorConfig`);
-            orientation (B, 2, H, W) unit (cos, sin).
+            orientation (B, 2, H, W) unit (cos, sin);
+            contrast (B, 1, H, W): the largest |DoG| over the DoG levels in `x`'s units, with
+                `min_contrast` > 0; else None.
 
         """
         cfg = self.config
@@ -136,11 +143,18 @@ class DetectorNet(nn.Module):
         responses = soft_nms_3d(logits, cfg.sm_ksize, cfg.com_strength)
         score, scale = soft_merge_scales(responses, cfg.scales, cfg.scale_com_strength)
         score = score * border_mask(score, cfg.border)
+        contrast = None
         if cfg.scale_source == 'dog':
-            sigma, coarsest = dog_scale_selection(
+            dog = dog_scale_selection(
                 x, cfg.dog_sigma0, cfg.dog_levels, cfg.dog_per_octave, cfg.dog_temperature,
                 fallback_sigma=cfg.dog_reference if cfg.dog_edge_fallback else None)
-            scale = (sigma / cfg.dog_reference).clamp(*cfg.scale_range)
+            scale = (dog.sigma / cfg.dog_reference).clamp(*cfg.scale_range)
             if cfg.dog_edge_power > 0:
-                score = score * (1.0 - coarsest).clamp(min=0.0) ** cfg.dog_edge_power
-        return score, scale, orientation
+                score = score * (1.0 - dog.coarsest).clamp(min=0.0) ** cfg.dog_edge_power
+            contrast = dog.peak
+        if cfg.min_contrast <= 0:
+            contrast = None
+        elif contrast is None:
+            sigmas = dog_sigmas(cfg.dog_sigma0, cfg.dog_levels, cfg.dog_per_octave)
+            contrast = dog_responses(x, sigmas).amax(1, keepdim=True)
+        return score, scale, orientation, contrast

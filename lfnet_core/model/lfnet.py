@@ -64,13 +64,17 @@ class LFNet(nn.Module):
 
         Returns:
             score (B, 1, H, W) in [0, 1]; scale (B, 1, H, W); orientation (B, 2, H, W) unit
-            (cos, sin); peaks (B, 1, H, W): the score where strict 5x5 NMS keeps a pixel, else 0.
+            (cos, sin); peaks (B, 1, H, W): the score where strict 5x5 NMS keeps a pixel, else 0;
+            with `min_contrast` c > 0, minus the score at a peak whose contrast is below c
+            (`select_top_k` counts such a peak against K and drops it).
 
         """
         cfg = self.config.detector
-        score, scale, orientation = self.detector(self.normalize_input(image))
+        score, scale, orientation, contrast = self.detector.detect(self.normalize_input(image))
         keep = strict_nms_mask(score, cfg.nms_ksize, cfg.nms_thresh)
         peaks = score * keep.to(score.dtype)
+        if contrast is not None:
+            peaks = torch.where(contrast >= cfg.min_contrast, peaks, -peaks)
         return score, scale, orientation, peaks
 
     def describe(self, image: torch.Tensor, score: torch.Tensor, scale: torch.Tensor,

@@ -14,13 +14,21 @@ it has no parameters, runs inside the network and exports to ONNX.
 
 from functools import lru_cache
 import math
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
 
 # Subsample once a level's blur exceeds this many pixels: 1.2 pixels of the half-size image.
 SUBSAMPLE_ABOVE_SIGMA = 2.4
+
+
+class DogScale(NamedTuple):
+    """`dog_scale_selection`'s maps, each (B, 1, H, W)."""
+
+    sigma: torch.Tensor  # the characteristic sigma in pixels
+    coarsest: torch.Tensor  # the coarsest level's weight in [0, 1]
+    peak: torch.Tensor  # the largest |DoG| over the levels, in the image's units (contrast)
 
 
 def gaussian_kernel(sigma: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -121,16 +129,15 @@ def characteristic_sigma(image: torch.Tensor, sigma0: float = 1.0, levels: int =
 
     `dog_scale_selection`'s sigma; its arguments are described there.
     """
-    sigma, _ = dog_scale_selection(image, sigma0, levels, per_octave, temperature, floor,
-                                   fallback_sigma)
-    return sigma
+    return dog_scale_selection(image, sigma0, levels, per_octave, temperature, floor,
+                               fallback_sigma).sigma
 
 
 def dog_scale_selection(image: torch.Tensor, sigma0: float = 1.0, levels: int = 9,
                         per_octave: int = 3, temperature: float = 2.0,
                         floor: float = 1e-2, fallback_sigma: Optional[float] = None
-                        ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Return the per-pixel DoG sigma and the coarsest level's weight, both (B, 1, H, W).
+                        ) -> DogScale:
+    """Return the per-pixel DoG sigma, the coarsest level's weight and the peak response.
 
     The peak is a soft argmax: level weights softmax(temperature * r_i / max(max_i r_i, floor))
     over the absolute responses r_i, so the result is a continuous function of the image
@@ -151,9 +158,10 @@ def dog_scale_selection(image: torch.Tensor, sigma0: float = 1.0, levels: int = 
             weight; None keeps the coarsest sigma there.
 
     Returns:
-        sigma in pixels, between the finest and the coarsest DoG level's sigma; and the
-        coarsest level's weight in [0, 1], high where the pixel has no characteristic scale
-        within the levels (edges, large smooth gradients).
+        `DogScale`: sigma in pixels, between the finest and the coarsest DoG level's sigma;
+        the coarsest level's weight in [0, 1], high where the pixel has no characteristic
+        scale within the levels (edges, large smooth gradients); and the peak |DoG| over the
+        levels, the local contrast in the image's units (near 0 on flat or noise-only areas).
 
     """
     response = dog_responses(image, dog_sigmas(sigma0, levels, per_octave))
@@ -169,4 +177,4 @@ def dog_scale_selection(image: torch.Tensor, sigma0: float = 1.0, levels: int = 
     coarsest = exponentials[:, -1:] / total
     if fallback_sigma is not None:
         log2_sigma = (1.0 - coarsest) * log2_sigma + coarsest * math.log2(fallback_sigma)
-    return torch.exp(log2_sigma * math.log(2.0)), coarsest
+    return DogScale(torch.exp(log2_sigma * math.log(2.0)), coarsest, peak)

@@ -61,8 +61,8 @@ def test_an_edge_falls_back_to_the_given_sigma():
 def test_the_coarsest_level_weighs_most_near_an_edge_and_least_on_a_blob():
     edge = torch.zeros(1, 1, 64, 96)
     edge[..., 48:] = 1.0
-    _, edge_weight = dog_scale_selection(edge, fallback_sigma=1.5)
-    _, blob_weight = dog_scale_selection(_blob(2.0), fallback_sigma=1.5)
+    edge_weight = dog_scale_selection(edge, fallback_sigma=1.5).coarsest
+    blob_weight = dog_scale_selection(_blob(2.0), fallback_sigma=1.5).coarsest
     near_edge = edge_weight[..., 16:48, 62:67].median()
     blob_centre = _centre(blob_weight)
     assert near_edge > 0.3 and blob_centre < 0.1
@@ -184,7 +184,7 @@ def test_the_edge_power_scales_the_detector_score_by_the_coarsest_weight():
     with torch.no_grad():
         score, scale = plain.dense(image)[:2]
         score_suppressed, scale_suppressed = suppressed.dense(image)[:2]
-        _, coarsest = dog_scale_selection(plain.normalize_input(image), fallback_sigma=1.5)
+        coarsest = dog_scale_selection(plain.normalize_input(image), fallback_sigma=1.5).coarsest
     assert torch.allclose(scale_suppressed, scale)
     assert torch.allclose(score_suppressed, score * (1.0 - coarsest) ** 2, atol=1e-7)
     assert (score_suppressed < 0.99 * score).any()

@@ -276,13 +276,14 @@ def _randomised_with(detector: DetectorConfig) -> LFNet:
     return model.eval()
 
 
-@pytest.mark.parametrize('edge_power', [0.0, 2.0])
-def test_dog_scale_model_exports_with_parity(tmp_path, edge_power):
+@pytest.mark.parametrize('edge_power, min_contrast', [(0.0, 0.0), (2.0, 0.0), (2.0, 0.05)])
+def test_dog_scale_model_exports_with_parity(tmp_path, edge_power, min_contrast):
     # scale_source 'dog' (lfnet_core.ops.dog_scale): the blur stack and the soft argmax over
     # levels export too, and ONNX Runtime's scale map agrees with PyTorch's; so does the score
-    # with the edge weighting
+    # with the edge weighting and the contrast gate
     model = randomised_model(0)
-    dog_model = _randomised_with(DetectorConfig(scale_source='dog', dog_edge_power=edge_power))
+    dog_model = _randomised_with(DetectorConfig(scale_source='dog', dog_edge_power=edge_power,
+                                                min_contrast=min_contrast))
     paths = export_onnx(dog_model, tmp_path / 'onnx')
     check_parity(dog_model, paths, parity_images(), top_k=500)
     scales = TorchBackend(dog_model).extract(skimage.data.camera(), 500)['scales']
