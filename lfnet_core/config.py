@@ -54,7 +54,8 @@ class DetectorConfig:
     dog_edge_power: float = 0.0
     # Keypoints only where the image has contrast (not in the paper): with min_contrast c > 0,
     # of the K strongest peaks those where the largest |DoG| over the DoG levels is below c
-    # (in the detector input's units: the image's standard deviations with `input_inst_norm`)
+    # (in the detector input's units: the image's standard deviations with `input_inst_norm`,
+    # nearly absolute on frames whose standard deviation is near sqrt(input_inst_norm_eps))
     # are dropped, not replaced, much as SIFT drops low-contrast extrema. Flat and noise-only
     # areas then give no keypoints and a frame may return fewer than K. Inference only
     # (training's keypoints ignore it); 0 keeps every peak.

@@ -76,12 +76,9 @@ def select_top_k(peaks: np.ndarray, top_k: int) -> Tuple[np.ndarray, np.ndarray]
     """
     flat = peaks.ravel()
     candidates = np.flatnonzero(flat != 0)
-    strength = np.abs(flat[candidates])
-    if candidates.size > top_k:
-        part = np.argpartition(-strength, top_k - 1)[:top_k]
-        candidates, strength = candidates[part], strength[part]
-    order = np.lexsort((candidates, -strength))
-    candidates = candidates[order]
+    # a full sort (a few thousand peaks): ties at the K cut go by raster order, so the count
+    # returned does not depend on how a partial sort orders them
+    candidates = candidates[np.lexsort((candidates, -np.abs(flat[candidates])))[:top_k]]
     candidates = candidates[flat[candidates] > 0]
     width = peaks.shape[1]
     keypoints = np.stack([candidates % width, candidates // width], axis=1).astype(np.int64)

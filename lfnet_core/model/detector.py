@@ -118,14 +118,15 @@ class DetectorNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Run the detector: `detect` without the contrast map."""
-        return self.detect(x)[:3]
+        return self.detect(x, with_contrast=False)[:3]
 
-    def detect(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor,
-                                               Optional[torch.Tensor]]:
+    def detect(self, x: torch.Tensor, with_contrast: bool = True
+               ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
         """Run the detector.
 
         Args:
             x: (B, 1, H, W) input image (normalised as the model's config says).
+            with_contrast: compute the contrast map (when `min_contrast` > 0).
 
         Returns:
             score (B, 1, H, W) in [0, 1], zero within `border` px of the edges (with the DoG
@@ -135,7 +136,7 @@ class DetectorNet(nn.Module):
                 `scale_source` 'dog' the DoG characteristic scale (`DetectorConfig`);
             orientation (B, 2, H, W) unit (cos, sin);
             contrast (B, 1, H, W): the largest |DoG| over the DoG levels in `x`'s units, with
-                `min_contrast` > 0; else None.
+                `min_contrast` > 0 and `with_contrast`; else None.
 
         """
         cfg = self.config
@@ -152,7 +153,7 @@ class DetectorNet(nn.Module):
             if cfg.dog_edge_power > 0:
                 score = score * (1.0 - dog.coarsest).clamp(min=0.0) ** cfg.dog_edge_power
             contrast = dog.peak
-        if cfg.min_contrast <= 0:
+        if cfg.min_contrast <= 0 or not with_contrast:
             contrast = None
         elif contrast is None:
             sigmas = dog_sigmas(cfg.dog_sigma0, cfg.dog_levels, cfg.dog_per_octave)

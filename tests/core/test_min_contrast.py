@@ -81,6 +81,12 @@ def test_select_top_k_counts_negated_peaks_against_k_and_drops_them():
     np.testing.assert_array_equal(keypoints, [[0, 0], [2, 2]])
     np.testing.assert_allclose(scores, [0.9, 0.7])
     assert len(select_top_k(peaks, 4)[0]) == 3
+    # ties at the K cut go by raster order, so the count returned is deterministic
+    tied = np.zeros((2, 3), np.float32)
+    tied[0, 1], tied[1, 0] = -0.5, 0.5
+    assert len(select_top_k(tied, 1)[0]) == 0
+    tied[0, 1], tied[1, 0] = 0.5, -0.5
+    np.testing.assert_array_equal(select_top_k(tied, 1)[0], [[1, 0]])
 
 
 def test_a_negative_or_infinite_min_contrast_is_refused():

@@ -8,6 +8,7 @@ every dynamic dimension is H, W or N (or an expression of them), within the expo
 This needs no GPU and no TensorRT; it does not prove that TensorRT builds the engine.
 """
 
+from dataclasses import replace
 import re
 
 import onnx
@@ -15,6 +16,7 @@ from onnx import helper
 import pytest
 
 from lfnet_core import export
+from lfnet_core.model.lfnet import LFNet
 from lfnet_core.tensorrt import ops as tensorrt_ops, shape_profile
 from model_helpers import randomised_model, shared_export
 
@@ -23,10 +25,18 @@ SYMBOLS = {'height', 'width', 'num_keypoints'}
 SHAPE_FUNCTIONS = {'Min', 'Max', 'floor', 'ceiling', 'Mod', 'FloorDiv', 'CeilToInt'}
 
 
-@pytest.fixture(scope='module', params=['learned', 'dog'])
+@pytest.fixture(scope='module', params=['learned', 'dog', 'dog, min_contrast'])
 def graphs(tmp_path_factory, request):
-    # both scale sources: the DoG scale (DetectorConfig.scale_source) adds its own operators
-    paths, _ = shared_export(tmp_path_factory, randomised_model(0, request.param))
+    # both scale sources: the DoG scale (DetectorConfig.scale_source) adds its own operators,
+    # and the contrast gate (DetectorConfig.min_contrast) a comparison and a Where
+    scale_source = request.param.split(',')[0]
+    model = randomised_model(0, scale_source)
+    if 'min_contrast' in request.param:
+        model = LFNet(replace(model.config, detector=replace(model.config.detector,
+                                                             min_contrast=0.05)))
+        model.load_state_dict(randomised_model(0, scale_source).state_dict())
+        model.eval()
+    paths, _ = shared_export(tmp_path_factory, model)
     return {'dense': onnx.load(str(paths.dense)), 'describe': onnx.load(str(paths.describe))}
 
 
