@@ -31,6 +31,7 @@ def test_bench_reports_stages_references_and_node_overhead(ros_env, tmp_path, ca
     (entry,) = report['sizes']
     assert (entry['width'], entry['height'], entry['top_k']) == (160, 120, 60)
     assert entry['flops']['dense'] > 0 and entry['flops']['describe'] > 0
+    assert 1 <= entry['keypoints'] <= 60  # describe FLOPs count the keypoints returned
     assert set(entry['backends']) == {'torch', 'onnxruntime'}
     paired = entry['speedup_vs_torch']['onnxruntime']
     assert paired['n'] == 3 and 0 < paired['p25'] <= paired['median'] <= paired['p75']
