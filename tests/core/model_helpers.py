@@ -28,6 +28,13 @@ def randomised_model(seed=0, scale_source='learned'):
     return model.eval()
 
 
+def randomised_with(detector: DetectorConfig) -> LFNet:
+    """Return `randomised_model(0)`'s weights in a model with these detector settings."""
+    model = LFNet(LFNetConfig(detector=detector))
+    model.load_state_dict(randomised_model(0).state_dict())
+    return model.eval()
+
+
 def shared_export(tmp_path_factory, model):
     """Export `model` (dynamic shapes) once per session; return (paths, weights file)."""
     base = tmp_path_factory.getbasetemp() / f'lfnet_onnx_{model_fingerprint(model)[:16]}'

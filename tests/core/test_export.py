@@ -27,7 +27,7 @@ from lfnet_core.inference.base import prepare_image, select_top_k
 from lfnet_core.inference.onnxruntime_backend import OnnxRuntimeBackend
 from lfnet_core.inference.torch_backend import TorchBackend
 from lfnet_core.model.lfnet import LFNet
-from model_helpers import randomised_model, shared_export
+from model_helpers import randomised_model, randomised_with, shared_export
 
 ATOL = 1e-4
 METADATA_KEYS = {'lfnet_config', 'lfnet_fingerprint', 'lfnet_input_shape'}
@@ -269,21 +269,14 @@ def test_cli_bad_arguments_exit_2(argv, capsys):
     assert info.value.code == 2
 
 
-def _randomised_with(detector: DetectorConfig) -> LFNet:
-    """Return `randomised_model(0)`'s weights in a model with these detector settings."""
-    model = LFNet(LFNetConfig(detector=detector))
-    model.load_state_dict(randomised_model(0).state_dict())
-    return model.eval()
-
-
 @pytest.mark.parametrize('edge_power, min_contrast', [(0.0, 0.0), (2.0, 0.0), (2.0, 0.05)])
 def test_dog_scale_model_exports_with_parity(tmp_path, edge_power, min_contrast):
     # scale_source 'dog' (lfnet_core.ops.dog_scale): the blur stack and the soft argmax over
     # levels export too, and ONNX Runtime's scale map agrees with PyTorch's; so does the score
     # with the edge weighting and the contrast gate
     model = randomised_model(0)
-    dog_model = _randomised_with(DetectorConfig(scale_source='dog', dog_edge_power=edge_power,
-                                                min_contrast=min_contrast))
+    dog_model = randomised_with(DetectorConfig(scale_source='dog', dog_edge_power=edge_power,
+                                               min_contrast=min_contrast))
     paths = export_onnx(dog_model, tmp_path / 'onnx')
     check_parity(dog_model, paths, parity_images(), top_k=500)
     scales = TorchBackend(dog_model).extract(skimage.data.camera(), 500)['scales']
@@ -326,14 +319,14 @@ def test_a_neutral_edge_power_leaves_fingerprint_and_metadata_as_before_the_opti
 
 
 def test_quadratic_refinement_exports_with_parity_and_its_own_fingerprint(tmp_path):
-    quadratic = _randomised_with(DetectorConfig(scale_source='dog', kp_refine='quadratic'))
+    quadratic = randomised_with(DetectorConfig(scale_source='dog', kp_refine='quadratic'))
     paths = export_onnx(quadratic, tmp_path / 'onnx')
     check_parity(quadratic, paths, parity_images(), top_k=500)
     keypoints = TorchBackend(quadratic).extract(skimage.data.camera(), 500)['keypoints']
     offsets = keypoints - np.round(keypoints)
     assert np.abs(offsets).max() <= 0.5 + 1e-6 and np.abs(offsets).mean() > 0.05
     # the release's soft argmax is the neutral value: left out of fingerprint and metadata
-    soft = _randomised_with(DetectorConfig(scale_source='dog', kp_refine='soft_argmax'))
+    soft = randomised_with(DetectorConfig(scale_source='dog', kp_refine='soft_argmax'))
     assert 'kp_refine' not in config_for_metadata(soft)['detector']
     assert config_for_metadata(quadratic)['detector']['kp_refine'] == 'quadratic'
     assert model_fingerprint(quadratic) != model_fingerprint(soft)

@@ -8,7 +8,6 @@ every dynamic dimension is H, W or N (or an expression of them), within the expo
 This needs no GPU and no TensorRT; it does not prove that TensorRT builds the engine.
 """
 
-from dataclasses import replace
 import re
 
 import onnx
@@ -16,27 +15,21 @@ from onnx import helper
 import pytest
 
 from lfnet_core import export
-from lfnet_core.model.lfnet import LFNet
+from lfnet_core.config import DetectorConfig
 from lfnet_core.tensorrt import ops as tensorrt_ops, shape_profile
-from model_helpers import randomised_model, shared_export
+from model_helpers import randomised_model, randomised_with, shared_export
 
 SYMBOLS = {'height', 'width', 'num_keypoints'}
 # functions of them that symbolic shapes may use (the DoG's half-size crop is Min(height, ...))
 SHAPE_FUNCTIONS = {'Min', 'Max', 'floor', 'ceiling', 'Mod', 'FloorDiv', 'CeilToInt'}
 
 
-@pytest.fixture(scope='module', params=['learned', 'dog', 'dog, min_contrast'])
+@pytest.fixture(scope='module', params=[DetectorConfig(), DetectorConfig(scale_source='dog'),
+                                        DetectorConfig(scale_source='dog', min_contrast=0.05)])
 def graphs(tmp_path_factory, request):
     # both scale sources: the DoG scale (DetectorConfig.scale_source) adds its own operators,
     # and the contrast gate (DetectorConfig.min_contrast) a comparison and a Where
-    scale_source = request.param.split(',')[0]
-    model = randomised_model(0, scale_source)
-    if 'min_contrast' in request.param:
-        model = LFNet(replace(model.config, detector=replace(model.config.detector,
-                                                             min_contrast=0.05)))
-        model.load_state_dict(randomised_model(0, scale_source).state_dict())
-        model.eval()
-    paths, _ = shared_export(tmp_path_factory, model)
+    paths, _ = shared_export(tmp_path_factory, randomised_with(request.param))
     return {'dense': onnx.load(str(paths.dense)), 'describe': onnx.load(str(paths.describe))}
 
 
