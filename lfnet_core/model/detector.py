@@ -144,7 +144,7 @@ class DetectorNet(nn.Module):
         responses = soft_nms_3d(logits, cfg.sm_ksize, cfg.com_strength)
         score, scale = soft_merge_scales(responses, cfg.scales, cfg.scale_com_strength)
         score = score * border_mask(score, cfg.border)
-        contrast = None
+        dog = None
         if cfg.scale_source == 'dog':
             dog = dog_scale_selection(
                 x, cfg.dog_sigma0, cfg.dog_levels, cfg.dog_per_octave, cfg.dog_temperature,
@@ -152,10 +152,9 @@ class DetectorNet(nn.Module):
             scale = (dog.sigma / cfg.dog_reference).clamp(*cfg.scale_range)
             if cfg.dog_edge_power > 0:
                 score = score * (1.0 - dog.coarsest).clamp(min=0.0) ** cfg.dog_edge_power
-            contrast = dog.peak
         if cfg.min_contrast <= 0 or not with_contrast:
-            contrast = None
-        elif contrast is None:
-            sigmas = dog_sigmas(cfg.dog_sigma0, cfg.dog_levels, cfg.dog_per_octave)
-            contrast = dog_responses(x, sigmas).amax(1, keepdim=True)
-        return score, scale, orientation, contrast
+            return score, scale, orientation, None
+        if dog is not None:
+            return score, scale, orientation, dog.peak
+        sigmas = dog_sigmas(cfg.dog_sigma0, cfg.dog_levels, cfg.dog_per_octave)
+        return score, scale, orientation, dog_responses(x, sigmas).amax(1, keepdim=True)
